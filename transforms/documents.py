@@ -1,0 +1,106 @@
+"""ReadDocuments: local archives → pages (HTML, to be extracted) and articles (plain text, no extraction).
+
+Inputs: JSONL or JSONL.gz files of {"id", "url"?, "html" | "text", "published"?} and folders of .html, .html.gz
+and .txt files. A bad line or file becomes a dead letter; its neighbours are still read.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+
+import apache_beam as beam
+
+from transforms.common import ERRORS, CountingDoFn
+from transforms.extract import article_record
+from transforms.fetch_articles import page_record
+
+PAGES = "pages"
+DOC_SUFFIXES = (".html", ".htm", ".html.gz", ".htm.gz", ".txt")
+JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
+
+
+def expand_inputs(paths: list[str]) -> list[str]:
+    """Files to read, sorted for deterministic runs. Folders are walked for document files."""
+    files = []
+    for path in paths:
+        if os.path.isdir(path):
+            for root, _, names in os.walk(path):
+                files.extend(os.path.join(root, n) for n in names if n.lower().endswith(DOC_SUFFIXES + JSONL_SUFFIXES))
+        elif os.path.isfile(path):
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"--input: {path} does not exist")
+    return sorted(os.path.abspath(f) for f in files)
+
+
+def _open(path: str):
+    return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
+
+
+class ReadDocumentFile(CountingDoFn):
+    stage = "read_documents"
+
+    def process(self, path):
+        self.count("files")
+        lower = path.lower()
+        try:
+            if lower.endswith(JSONL_SUFFIXES):
+                yield from self._jsonl(path)
+            elif lower.endswith((".txt",)):
+                with _open(path) as f:
+                    text = f.read().decode("utf-8", "replace").strip()
+                yield from self._document({"id": os.path.basename(path), "text": text}, path)
+            elif lower.endswith(DOC_SUFFIXES):
+                with _open(path) as f:
+                    body = f.read()
+                yield from self._document({"id": os.path.basename(path), "html": body}, path)
+            else:
+                yield self.dead_letter(path, "input_error", "not a JSONL, HTML or text file")
+        except (OSError, EOFError, ValueError) as e:
+            yield self.dead_letter(path, "input_error", f"{type(e).__name__}: {e}")
+
+    def _jsonl(self, path):
+        with _open(path) as f:
+            for lineno, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                where = f"{path}:{lineno}"
+                try:
+                    doc = json.loads(line)
+                    if not isinstance(doc, dict):
+                        raise ValueError("a line must be a JSON object")
+                except ValueError as e:
+                    yield self.dead_letter(where, "input_error", f"bad JSON: {e}")
+                    continue
+                yield from self._document(doc, where)
+
+    def _document(self, doc, where):
+        source_id = str(doc["id"]) if doc.get("id") is not None else None
+        url = doc.get("url") or None
+        if doc.get("html"):
+            html = doc["html"]
+            self.count("html")
+            yield beam.pvalue.TaggedOutput(PAGES, page_record(
+                url=url, final_url=url, body=html.encode("utf-8") if isinstance(html, str) else html,
+                source_id=source_id, entry={"published": doc.get("published"), "title": doc.get("title")}))
+        elif isinstance(doc.get("text"), str) and doc["text"].strip():
+            self.count("text")
+            yield article_record(text=doc["text"].strip(), url=url, source_id=source_id, title=doc.get("title"),
+                                 published_at=doc.get("published"), language=doc.get("language"))
+        else:
+            yield self.dead_letter(url or where, "input_error", "document has neither 'html' nor 'text'")
+
+
+class ReadDocuments(beam.PTransform):
+    """file paths → articles (main, plain-text documents), pages (HTML documents) and dead letters."""
+
+    def __init__(self, paths: list[str]):
+        super().__init__()
+        self.files = expand_inputs(paths)
+
+    def expand(self, pbegin):
+        return (pbegin
+                | "ListFiles" >> beam.Create(self.files)
+                | "Spread" >> beam.Reshuffle()
+                | "Read" >> beam.ParDo(ReadDocumentFile()).with_outputs(PAGES, ERRORS, main="articles"))

@@ -1,0 +1,215 @@
+"""ExtractText: fetched pages → article records (trafilatura text + metadata, htmldate publication date).
+
+trafilatura can hang or blow up on hostile HTML, so it runs in a child process that is killed and restarted when
+a page takes longer than --extract-timeout: a bad page costs one dead letter, never the worker.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import pickle
+import re
+import select
+import struct
+import subprocess
+import sys
+import unicodedata
+
+import apache_beam as beam
+
+from schemas import ARTICLES, stable_id
+from transforms.common import ERRORS, CountingDoFn
+from transforms.urls import canonicalize_url, outlet_of
+
+_LANG_RE = re.compile(rb"<html[^>]*\blang\s*=\s*[\"']?([A-Za-z]{2,3})", re.I)
+_WS_RE = re.compile(r"\s+")
+
+
+def normalized_text(text: str) -> str:
+    """The form hashed for exact-duplicate detection: NFKC, case-folded, whitespace collapsed."""
+    return _WS_RE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(normalized_text(text).encode("utf-8")).hexdigest()[:32]
+
+
+def _parse_date(value) -> dt.datetime | None:
+    if not value:
+        return None
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    try:
+        d = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return d if d.tzinfo else d.replace(tzinfo=dt.timezone.utc)
+
+
+def extract_html(body: bytes, url: str | None) -> dict:
+    """Runs in the extraction worker process. Returns text and metadata, or {'error': kind, 'message': ...}."""
+    import htmldate
+    import trafilatura
+    doc = trafilatura.bare_extraction(body, url=url, with_metadata=True, include_comments=False,
+                                      include_tables=False, favor_precision=True)
+    if doc is None or not (doc.text or "").strip():
+        return {"error": "no_text", "message": "trafilatura found no article text"}
+    # htmldate directly, asking for the original (first) publication date rather than the last update
+    date = htmldate.find_date(body, url=url, original_date=True, extensive_search=False, outputformat="%Y-%m-%d")
+    m = _LANG_RE.search(body[:4096])
+    return {"text": doc.text.strip(), "title": doc.title, "author": doc.author, "sitename": doc.sitename,
+            "canonical": doc.url, "date": date or doc.date,
+            "language": m.group(1).decode().lower() if m else (doc.language or None)}
+
+
+def _read_frame(stream):
+    header = stream.read(4)
+    if len(header) < 4:
+        raise EOFError("extraction worker pipe closed")
+    size = struct.unpack(">I", header)[0]
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError("extraction worker pipe closed")
+    return pickle.loads(data)
+
+
+def _write_frame(stream, obj) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(struct.pack(">I", len(data)) + data)
+    stream.flush()
+
+
+def serve_stdio() -> None:
+    """The worker's main loop: (body, url) frames in on stdin, result dicts out on stdout."""
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # nothing but frames may reach the parent's pipe
+    while True:
+        try:
+            body, url = _read_frame(stdin)
+        except EOFError:
+            return
+        try:
+            result = extract_html(body, url)
+        except Exception as e:  # noqa: BLE001 - report any extractor failure as data, keep serving
+            result = {"error": "extraction_failed", "message": f"{type(e).__name__}: {e}"[:500]}
+        _write_frame(stdout, result)
+
+
+class ExtractionWorker:
+    """A child process (`python -m transforms.extract`) running extract_html. `run` returns its result, or an
+    extraction_timeout error after killing it; the next call starts a fresh one."""
+
+    def __init__(self, timeout: float):
+        self.timeout = timeout
+        self._proc = None
+
+    def _start(self):
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        self._proc = subprocess.Popen([sys.executable, "-m", "transforms.extract"], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, env=env)
+
+    def run(self, body: bytes, url: str | None) -> dict:
+        if self._proc is None or self._proc.poll() is not None:
+            self._start()
+        try:
+            _write_frame(self._proc.stdin, (body, url))
+            ready, _, _ = select.select([self._proc.stdout], [], [], self.timeout)
+            if not ready:
+                self.close()
+                return {"error": "extraction_timeout", "message": f"extraction took over {self.timeout:g}s"}
+            return _read_frame(self._proc.stdout)
+        except (EOFError, OSError, pickle.UnpicklingError) as e:
+            self.close()
+            return {"error": "extraction_failed", "message": f"the extraction process died: {e}"}
+
+    def close(self):
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait(5)
+            for stream in (self._proc.stdin, self._proc.stdout):
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+        self._proc = None
+
+
+def article_record(*, text: str, url: str | None, canonical_hint: str | None = None, source_id: str | None = None,
+                   title=None, author=None, published_at=None, language=None, fetched_at=None, feed_url=None,
+                   outlet=None) -> dict:
+    """An articles.v1 record with its identity: article_id from the canonical URL, else the source id, else
+    the text."""
+    canonical = None
+    for candidate in (canonical_hint, url):
+        if candidate and candidate.startswith(("http://", "https://")):
+            canonical = canonicalize_url(candidate)
+            break
+    chash = content_hash(text)
+    if canonical:
+        article_id = stable_id("url", canonical)
+    elif source_id:
+        article_id = stable_id("source", source_id)
+    else:
+        article_id = stable_id("text", chash)
+    return {
+        "article_id": article_id,
+        "source_id": source_id,
+        "url": url,
+        "canonical_url": canonical,
+        "outlet": outlet or outlet_of(canonical),
+        "feed_url": feed_url,
+        "title": title,
+        "author": author,
+        "published_at": _parse_date(published_at),
+        "language": language,
+        "text": text,
+        "content_hash": chash,
+        "fetched_at": fetched_at,
+        "schema_version": ARTICLES.version,
+    }
+
+
+class ExtractArticle(CountingDoFn):
+    stage = "extract"
+
+    def __init__(self, timeout: float = 20.0):
+        self.timeout = timeout
+
+    def setup(self):
+        self.worker = ExtractionWorker(self.timeout)
+
+    def teardown(self):
+        self.worker.close()
+
+    def process(self, page):
+        # publication time: the feed's timestamp when there is one (to the second), else htmldate's day
+        self.count("in")
+        url = page.get("final_url") or page.get("url")
+        result = self.worker.run(page["body"], url)
+        if "error" in result:
+            yield self.dead_letter(page.get("url") or page.get("source_id"), result["error"], result["message"])
+            return
+        self.count("out")
+        self.count("chars", len(result["text"]))
+        yield article_record(
+            text=result["text"], url=page.get("url"), canonical_hint=result.get("canonical"),
+            source_id=page.get("source_id"),
+            title=result.get("title") or page.get("entry_title"), author=result.get("author"),
+            published_at=page.get("entry_published") or result.get("date"), language=result.get("language"),
+            fetched_at=page.get("fetched_at"), feed_url=page.get("feed_url"))
+
+
+class ExtractText(beam.PTransform):
+    """pages → articles (main) + dead letters ('errors')."""
+
+    def __init__(self, timeout: float = 20.0):
+        super().__init__()
+        self.timeout = timeout
+
+    def expand(self, pages):
+        return pages | "Extract" >> beam.ParDo(ExtractArticle(self.timeout)).with_outputs(ERRORS, main="articles")
+
+
+if __name__ == "__main__":
+    serve_stdio()

@@ -1,0 +1,307 @@
+"""claimwire NER model core: word tokenization, capitalization markers, windowing, decoding.
+
+This module holds everything that must be identical between training (training/train_ner.py), the Beam stage
+(transforms/ner.py) and the `claimwire ner` command, so that offsets and preprocessing never drift apart.
+
+Why markers: the shipped encoder (all-MiniLM-L6-v2) is uncased, and capitalization is one of the strongest NER
+signals. Before every Capitalized word we insert the vocabulary's `[unused1]` token and before every ALL-CAPS word
+`[unused2]`; the model learns what they mean during fine-tuning.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
+MODEL_FORMAT = "claimwire-ner/1"
+TITLE_MARKER = "[unused1]"
+UPPER_MARKER = "[unused2]"
+
+# Words as CoNLL-2003 tokenizes them: abbreviations (U.S.), words with inner hyphens/apostrophes/periods,
+# numbers with separators, and every other non-space character on its own.
+_WORD_RE = re.compile(
+    r"(?:[A-Za-z]\.){2,}"  # U.S. / U.N.
+    r"|\w+(?:[-'’.,]\w+)*"  # Sun-won, O'Neil, 3,000, 1.5
+    r"|[^\w\s]",
+    re.UNICODE,
+)
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    start: int
+    end: int
+
+
+def split_words(text: str) -> list[Word]:
+    """Tokenizes text into words with character offsets; text[w.start:w.end] == w.text always."""
+    return [Word(m.group(), m.start(), m.end()) for m in _WORD_RE.finditer(text)]
+
+
+def case_marker(word: str) -> str | None:
+    letters = [c for c in word if c.isalpha()]
+    if not letters or not letters[0].isupper():
+        return None
+    if len(letters) > 1 and all(c.isupper() for c in letters):
+        return UPPER_MARKER
+    return TITLE_MARKER
+
+
+def iob1_to_bio(tags: Sequence[str]) -> list[str]:
+    """CoNLL-2003 uses IOB1 (B- only between adjacent same-type chunks); the model is trained on BIO."""
+    out, prev = [], "O"
+    for tag in tags:
+        if tag.startswith("I-"):
+            typ = tag[2:]
+            if prev == "O" or prev[2:] != typ:
+                tag = "B-" + typ
+        out.append(tag)
+        prev = tag
+    return out
+
+
+def bio_spans(tags: Sequence[str]) -> list[tuple[int, int, str]]:
+    """Word-index spans [start, end) with their type from BIO tags; a stray I- starts a new span."""
+    spans, start, typ = [], None, None
+    for i, tag in enumerate(list(tags) + ["O"]):
+        if tag == "O" or tag.startswith("B-") or (tag.startswith("I-") and tag[2:] != typ):
+            if start is not None:
+                spans.append((start, i, typ))
+                start, typ = None, None
+            if tag != "O":
+                start, typ = i, tag[2:]
+    return spans
+
+
+class WordEncoder:
+    """Turns words into wordpiece ids with case markers; caches per-word pieces (news repeats words a lot)."""
+
+    def __init__(self, tokenizer, max_pieces_per_word: int = 12):
+        self.tokenizer = tokenizer
+        self.cls_id = tokenizer.cls_token_id
+        self.sep_id = tokenizer.sep_token_id
+        self.pad_id = tokenizer.pad_token_id
+        self.marker_ids = {
+            TITLE_MARKER: tokenizer.convert_tokens_to_ids(TITLE_MARKER),
+            UPPER_MARKER: tokenizer.convert_tokens_to_ids(UPPER_MARKER),
+        }
+        self.max_pieces_per_word = max_pieces_per_word
+        self._pieces = functools.lru_cache(maxsize=200_000)(self._pieces_uncached)
+
+    def _pieces_uncached(self, word: str) -> tuple[int, ...]:
+        ids = self.tokenizer(word, add_special_tokens=False)["input_ids"]
+        if not ids:
+            ids = [self.tokenizer.unk_token_id]
+        return tuple(ids[: self.max_pieces_per_word])
+
+    def word_pieces(self, word: str) -> list[int]:
+        marker = case_marker(word)
+        pieces = list(self._pieces(word))
+        return ([self.marker_ids[marker]] if marker else []) + pieces
+
+    def encode(self, words: Sequence[str]) -> tuple[list[int], list[int]]:
+        """Returns (input_ids, first_piece_position_per_word) with [CLS]/[SEP] around."""
+        ids, firsts = [self.cls_id], []
+        for word in words:
+            pieces = self.word_pieces(word)
+            # the marker is context; the word's label sits on its first real piece
+            firsts.append(len(ids) + (len(pieces) - len(self._pieces(word))))
+            ids.extend(pieces)
+        ids.append(self.sep_id)
+        return ids, firsts
+
+
+@dataclass(frozen=True)
+class Window:
+    doc_index: int
+    word_start: int  # first word of the window in the document
+    word_end: int
+    keep_start: int  # words of this window whose predictions are kept (the overlap goes to one side only)
+    keep_end: int
+
+
+def make_windows(doc_index: int, piece_counts: Sequence[int], max_pieces: int, stride_words: int) -> list[Window]:
+    """Splits a document's words into windows of at most max_pieces wordpieces (plus [CLS]/[SEP]).
+
+    Consecutive windows overlap by `stride_words` words of context; each word's prediction is taken from the
+    window in which it is furthest from an edge (the first half of the overlap from the left window).
+    """
+    budget = max_pieces - 2
+    n = len(piece_counts)
+    bounds = []
+    start = 0
+    while start < n:
+        end, used = start, 0
+        while end < n and (used + piece_counts[end] <= budget or end == start):
+            used += piece_counts[end]
+            end += 1
+        bounds.append((start, end))
+        if end >= n:
+            break
+        start = max(start + 1, end - stride_words)
+    windows = []
+    for i, (s, e) in enumerate(bounds):
+        keep_s = s if i == 0 else (bounds[i - 1][1] + s) // 2
+        keep_e = e if i == len(bounds) - 1 else (e + bounds[i + 1][0]) // 2
+        windows.append(Window(doc_index, s, e, keep_s, keep_e))
+    return windows
+
+
+def read_model_meta(model_dir: str) -> dict:
+    path = os.path.join(model_dir, "claimwire_ner.json")
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    return {}
+
+
+def entities_from_word_tags(text: str, words: Sequence[Word], tags: Sequence[str],
+                            scores: Sequence[float]) -> list[dict]:
+    """Entity dicts whose offsets index the original text: text[start:end] == entity['text']."""
+    out = []
+    for s, e, typ in bio_spans(tags):
+        start, end = words[s].start, words[e - 1].end
+        out.append({
+            "text": text[start:end],
+            "label": typ,
+            "start": start,
+            "end": end,
+            "score": float(sum(scores[s:e]) / (e - s)),
+        })
+    return out
+
+
+def iter_conll(path: str) -> Iterable[tuple[list[str], list[str]]]:
+    """Sentences (words, BIO tags) of a CoNLL-2003 file (IOB1 on disk)."""
+    words, tags = [], []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("-DOCSTART-"):
+                if words:
+                    yield words, iob1_to_bio(tags)
+                words, tags = [], []
+                continue
+            parts = line.split()
+            words.append(parts[0])
+            tags.append(parts[-1])
+    if words:
+        yield words, iob1_to_bio(tags)
+
+
+def span_f1(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> dict:
+    """Entity-level micro P/R/F1, overall and per type (the CoNLL evaluation)."""
+    from collections import Counter
+    tp, n_gold, n_pred = Counter(), Counter(), Counter()
+    for g, p in zip(gold, pred):
+        gs, ps = set(bio_spans(g)), set(bio_spans(p))
+        for s in gs:
+            n_gold[s[2]] += 1
+        for s in ps:
+            n_pred[s[2]] += 1
+        for s in gs & ps:
+            tp[s[2]] += 1
+
+    def prf(t, g, p):
+        prec = t / p if p else 0.0
+        rec = t / g if g else 0.0
+        return {"precision": prec, "recall": rec, "f1": 2 * prec * rec / (prec + rec) if prec + rec else 0.0,
+                "support": g}
+
+    result = {typ: prf(tp[typ], n_gold[typ], n_pred[typ]) for typ in sorted(n_gold | n_pred)}
+    result["overall"] = prf(sum(tp.values()), sum(n_gold.values()), sum(n_pred.values()))
+    return result
+
+
+def resolve_model_dir(ref: str | None) -> str:
+    """--ner-model: a local directory, else a hub id (for users with internet), default the shipped model."""
+    if not ref:
+        from models import DEFAULT_NER_MODEL, model_path
+        return model_path(DEFAULT_NER_MODEL)
+    if os.path.isdir(ref):
+        return ref
+    from models import model_path
+    if os.path.isdir(model_path(ref)):
+        return model_path(ref)
+    return ref  # a hub id: transformers downloads it (never the default; fails offline with its own message)
+
+
+class NerTagger:
+    """Runs the token classifier over whole articles: word split, markers, overlapping windows, length-sorted
+    batches, word-level BIO decoding, entities with exact character offsets."""
+
+    def __init__(self, model, tokenizer, max_pieces: int = 192, stride_words: int = 24):
+        self.model = model
+        self.encoder = WordEncoder(tokenizer)
+        self.max_pieces = max_pieces
+        self.stride_words = stride_words
+        self.id2label = [model.config.id2label[i] for i in range(model.config.num_labels)]
+        self.uses_markers = True
+
+    @classmethod
+    def load(cls, model_dir: str, threads: int | None = None, **kwargs) -> "NerTagger":
+        import torch
+        from transformers import AutoModelForTokenClassification, AutoTokenizer
+        if threads:
+            torch.set_num_threads(threads)
+        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        model = AutoModelForTokenClassification.from_pretrained(model_dir, dtype=torch.float32).eval()
+        tagger = cls(model, tokenizer, **kwargs)
+        # a hub model trained without our markers must not see them
+        tagger.uses_markers = read_model_meta(model_dir).get("case_markers", False) if os.path.isdir(model_dir) \
+            else False
+        return tagger
+
+    def _pieces(self, word: str) -> tuple[list[int], int]:
+        """(wordpiece ids, offset of the word's first real piece: 1 after a case marker, else 0)."""
+        if not self.uses_markers:
+            return list(self.encoder._pieces(word)), 0
+        return self.encoder.word_pieces(word), 1 if case_marker(word) else 0
+
+    def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[list[dict]]:
+        import torch
+        docs = [split_words(t or "") for t in texts]
+        pieces = [[self._pieces(w.text) for w in words] for words in docs]
+        windows = []
+        for d, words_pieces in enumerate(pieces):
+            if words_pieces:
+                windows.extend(make_windows(d, [len(p) for p, _ in words_pieces], self.max_pieces, self.stride_words))
+        tags = [["O"] * len(words) for words in docs]
+        scores = [[0.0] * len(words) for words in docs]
+        # length-sorted batches: windows of similar length share a batch, so little compute goes to padding
+        order = sorted(range(len(windows)), key=lambda i: windows[i].word_end - windows[i].word_start)
+        pad = self.encoder.pad_id
+        for b in range(0, len(order), batch_size):
+            batch = [windows[i] for i in order[b:b + batch_size]]
+            seqs, firsts = [], []
+            for w in batch:
+                ids, pos = [self.encoder.cls_id], []
+                for wp, first in pieces[w.doc_index][w.word_start:w.word_end]:
+                    pos.append(len(ids) + first)
+                    ids.extend(wp)
+                ids.append(self.encoder.sep_id)
+                seqs.append(ids)
+                firsts.append(pos)
+            n = max(len(s) for s in seqs)
+            input_ids = torch.full((len(seqs), n), pad, dtype=torch.long)
+            mask = torch.zeros((len(seqs), n), dtype=torch.long)
+            for r, s in enumerate(seqs):
+                input_ids[r, : len(s)] = torch.tensor(s)
+                mask[r, : len(s)] = 1
+            with torch.inference_mode():
+                probs = self.model(input_ids=input_ids, attention_mask=mask).logits.softmax(-1)
+            best_p, best = probs.max(-1)
+            best_p, best = best_p.numpy(), best.numpy()
+            for r, w in enumerate(batch):
+                for k, word_i in enumerate(range(w.word_start, w.word_end)):
+                    if w.keep_start <= word_i < w.keep_end:
+                        p = firsts[r][k]
+                        tags[w.doc_index][word_i] = self.id2label[best[r, p]]
+                        scores[w.doc_index][word_i] = float(best_p[r, p])
+        return [entities_from_word_tags(t or "", words, tg, sc)
+                for t, words, tg, sc in zip(texts, docs, tags, scores)]
