@@ -54,9 +54,6 @@ ARTICLES = Table("articles", "articles.v1", _schema(
     ("text", pa.string()),
     ("content_hash", pa.string()),
     ("fetched_at", TS),
-    ("duplicate_of", pa.string()),
-    ("duplicate_kind", pa.string()),
-    ("story_id", pa.string()),
     ("entities", pa.list_(ENTITY)),
 ), key="article_id")
 
@@ -70,63 +67,7 @@ ERRORS = Table("errors", "errors.v1", _schema(
     ("at", TS),
 ), key="error_id")
 
-STORIES = Table("stories", "stories.v1", _schema(
-    ("story_id", pa.string()),
-    ("first_seen", TS),
-    ("last_seen", TS),
-    ("article_count", pa.int32()),
-    ("outlet_count", pa.int32()),
-    ("representative_title", pa.string()),
-    ("top_entities", pa.list_(pa.string())),
-    ("article_ids", pa.list_(pa.string())),
-), key="story_id")
-
-CLAIMANT = pa.struct([("text", pa.string()), ("canonical", pa.string()), ("label", pa.string())])
-
-CLAIMS = Table("claims", "claims.v1", _schema(
-    ("claim_id", pa.string()),
-    ("article_id", pa.string()),
-    ("story_id", pa.string()),
-    ("url", pa.string()),
-    ("outlet", pa.string()),
-    ("published_at", TS),
-    ("sentence", pa.string()),
-    ("evidence_start", pa.int32()),  # offsets of the sentence in articles.text
-    ("evidence_end", pa.int32()),
-    ("claimant", CLAIMANT),
-    ("cue", pa.string()),
-    ("stance", pa.string()),  # asserts / denies
-    ("subject", pa.string()),
-    ("value", pa.float64()),
-    ("value_text", pa.string()),
-    ("unit", pa.string()),
-    ("unit_family", pa.string()),
-    ("approximate", pa.bool_()),
-    ("qualifier", pa.string()),
-    ("denied_text", pa.string()),
-    ("entities", pa.list_(pa.string())),
-    ("extractor", pa.string()),
-), key="claim_id")
-
-STORY_CLAIMS = Table("story_claims", "story_claims.v1", _schema(
-    ("story_claim_id", pa.string()),
-    ("story_id", pa.string()),
-    ("subject", pa.string()),
-    ("unit_family", pa.string()),
-    ("value", pa.float64()),
-    ("stance", pa.string()),
-    ("claim_count", pa.int32()),
-    ("outlet_count", pa.int32()),
-    ("article_count", pa.int32()),
-    ("claimant_count", pa.int32()),
-    ("outlets", pa.list_(pa.string())),
-    ("claimants", pa.list_(pa.string())),
-    ("claim_ids", pa.list_(pa.string())),
-    ("conflicting_values", pa.list_(pa.float64())),
-    ("conflict", pa.bool_()),
-), key="story_claim_id")
-
-TABLES = {t.name: t for t in (ARTICLES, ERRORS, STORIES, CLAIMS, STORY_CLAIMS)}
+TABLES = {t.name: t for t in (ARTICLES, ERRORS)}
 
 # The fixed vocabulary of errors.kind; docs/schema.md explains each one.
 ERROR_KINDS = (

@@ -1,6 +1,7 @@
 """Helpers every stage shares: counters, the dead-letter output tag, a throttled progress line."""
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
@@ -50,6 +51,15 @@ class CountingDoFn(beam.DoFn):
         counters[key].inc(n)
         if name in ("out", "errors"):
             Progress.tick(f"{self.stage}.{name}", n)
+
+    @contextlib.contextmanager
+    def timed(self):
+        """Adds the block's wall time to `<stage>.busy_ms` (the bench's seconds per stage)."""
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.count("busy_ms", int((time.perf_counter() - t0) * 1000))
 
     def dead_letter(self, url, kind: str, message: str, attempts: int = 1):
         self.count("errors")

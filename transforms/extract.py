@@ -186,7 +186,8 @@ class ExtractArticle(CountingDoFn):
         # publication time: the feed's timestamp when there is one (to the second), else htmldate's day
         self.count("in")
         url = page.get("final_url") or page.get("url")
-        result = self.worker.run(page["body"], url)
+        with self.timed():
+            result = self.worker.run(page["body"], url)
         if "error" in result:
             yield self.dead_letter(page.get("url") or page.get("source_id"), result["error"], result["message"])
             return

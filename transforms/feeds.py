@@ -100,6 +100,11 @@ class FetchAndParseFeed(CountingDoFn):
         self.client = HttpClient(self.policy)
 
     def process(self, source):
+        with self.timed():  # outputs are collected first: fused downstream work must not count here
+            out = list(self._process(source))
+        yield from out
+
+    def _process(self, source):
         feed_url = source["feed_url"]
         self.count("in")
         if source.get("content") is not None:

@@ -43,6 +43,11 @@ class FetchPage(CountingDoFn):
         self.client = HttpClient(self.policy)
 
     def process(self, entry):
+        with self.timed():  # outputs are collected first: fused downstream work must not count here
+            out = list(self._process(entry))
+        yield from out
+
+    def _process(self, entry):
         url = entry["url"]
         trusted_hosts = frozenset(entry.get("trusted_hosts") or ())
         self.count("in")

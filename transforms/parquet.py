@@ -58,7 +58,8 @@ class WriteShard(CountingDoFn):
         shard, grouped = kv
         rows = list(grouped["rows"])
         path = shard_path(self.output_dir, self.table, shard, self.num_shards)
-        n = write_rows(path, self.table, rows)
+        with self.timed():
+            n = write_rows(path, self.table, rows)
         self.count("rows", n)
         self.count("files")
         yield path
