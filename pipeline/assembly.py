@@ -4,7 +4,7 @@ from __future__ import annotations
 import apache_beam as beam
 
 from pipeline.options import ClaimwireOptions
-from schemas import ARTICLES, ERRORS, Table
+from schemas import ARTICLES, ERRORS, STORIES, STORY_INDEX, Table
 from transforms.documents import ReadDocuments
 from transforms.extract import ExtractText
 from transforms.feeds import FetchFeeds, feed_sources
@@ -46,7 +46,20 @@ def build_pipeline(p: beam.Pipeline, opts: ClaimwireOptions) -> dict:
         articles = tagged.articles
         errors.append(tagged.errors)
 
+    outputs = {}
+    if not opts.no_dedup:
+        from transforms.dedup import DeduplicateStories, StoryParams
+        from transforms.stories import BuildStories, ReadStoryIndex, story_index_files
+        index_files = story_index_files(opts.output)
+        deduped = articles | "DeduplicateStories" >> DeduplicateStories(
+            StoryParams(window_days=opts.story_window_days), ReadStoryIndex(index_files) if index_files else None,
+            opts.embedding_model)
+        articles = deduped["articles"]
+        outputs["stories"] = articles | "BuildStories" >> BuildStories()
+        outputs["stories"] | "WriteStories" >> WriteTable(STORIES, opts.output, 1)
+        deduped["index"] | "WriteStoryIndex" >> WriteTable(STORY_INDEX, opts.output, 1)
+
     all_errors = errors | "AllErrors" >> beam.Flatten(pipeline=p)
     articles | "WriteArticles" >> WriteTable(ARTICLES, opts.output, shards_for(ARTICLES, opts.num_shards))
     all_errors | "WriteErrors" >> WriteTable(ERRORS, opts.output, shards_for(ERRORS, opts.num_shards))
-    return {"articles": articles, "errors": all_errors}
+    return dict(outputs, articles=articles, errors=all_errors)

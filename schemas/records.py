@@ -54,6 +54,9 @@ ARTICLES = Table("articles", "articles.v1", _schema(
     ("text", pa.string()),
     ("content_hash", pa.string()),
     ("fetched_at", TS),
+    ("duplicate_of", pa.string()),
+    ("duplicate_kind", pa.string()),
+    ("story_id", pa.string()),
     ("entities", pa.list_(ENTITY)),
 ), key="article_id")
 
@@ -67,7 +70,33 @@ ERRORS = Table("errors", "errors.v1", _schema(
     ("at", TS),
 ), key="error_id")
 
-TABLES = {t.name: t for t in (ARTICLES, ERRORS)}
+STORIES = Table("stories", "stories.v1", _schema(
+    ("story_id", pa.string()),
+    ("first_seen", TS),
+    ("last_seen", TS),
+    ("article_count", pa.int32()),
+    ("outlet_count", pa.int32()),
+    ("representative_title", pa.string()),
+    ("top_entities", pa.list_(pa.string())),
+    ("outlets", pa.list_(pa.string())),
+    ("article_ids", pa.list_(pa.string())),
+), key="story_id")
+
+# State, not output: the story index a later run starts from (OUT/state/story_index/). Rows are the signatures
+# transforms/dedup.py compares; the embeddings are only comparable under the same embedding model.
+STORY_INDEX = Table("state/story_index", "story_index.v1", _schema(
+    ("article_id", pa.string()),
+    ("published", pa.float64()),  # epoch seconds, null when unknown
+    ("content_hash", pa.string()),
+    ("text_len", pa.int64()),
+    ("minhash", pa.binary()),  # 64 x uint64
+    ("embedding", pa.binary()),  # 384 x float32, unit length
+    ("entities", pa.list_(pa.string())),
+    ("figures", pa.list_(pa.float64())),
+    ("story_id", pa.string()),
+), key="article_id")
+
+TABLES = {t.name: t for t in (ARTICLES, ERRORS, STORIES)}
 
 # The fixed vocabulary of errors.kind; docs/schema.md explains each one.
 ERROR_KINDS = (

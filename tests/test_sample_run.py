@@ -33,7 +33,7 @@ def test_bad_inputs_become_error_rows(sample_run):
 def test_ids_are_deterministic_across_runs(sample_run, sample_feeds, tmp_path):
     from pipeline.cli import main
     assert main(["run", "--feeds", sample_feeds, "--output", str(tmp_path), "--min-host-delay", "0",
-                 "--no-ner"]) == 0
+                 "--no-ner", "--no-dedup"]) == 0
     first = q(f"select article_id, content_hash from read_parquet('{sample_run}/articles/*.parquet') order by 1")
     second = q(f"select article_id, content_hash from read_parquet('{tmp_path}/articles/*.parquet') order by 1")
     assert first == second
@@ -45,8 +45,8 @@ def test_rerun_into_same_directory_keeps_row_counts(sample_feeds, tmp_path):
     counts = []
     for _ in range(2):
         assert main(args) == 0
-        counts.append([pq.ParquetDataset(str(tmp_path / t)).read().num_rows for t in ("articles", "errors")])
-    assert counts[0] == counts[1] == [SAMPLE_ARTICLES, 2]
+        counts.append([pq.ParquetDataset(str(tmp_path / t)).read().num_rows for t in ("articles", "errors", "stories")])
+    assert counts[0] == counts[1] == [SAMPLE_ARTICLES, 2, 12]
 
 
 def test_syndicated_copy_is_verbatim_plus_credit(sample_run):
@@ -63,3 +63,34 @@ def test_cli_usage_errors(tmp_path):
     assert main(["run", "--output", str(tmp_path)]) == 2
     assert main(["frobnicate"]) == 2
     assert os.path.isdir(tmp_path)
+
+
+def test_seeds_share_a_story_and_the_wire_copy_points_to_its_original(sample_run):
+    rows = {r[0]: r[1:] for r in q(
+        f"select url, article_id, story_id, duplicate_of, duplicate_kind, outlet "
+        f"from read_parquet('{sample_run}/articles/*.parquet')")}
+    by_slug = {u.rsplit("/", 1)[-1].removesuffix(".html"): v for u, v in rows.items()}
+    seed_a, seed_b = by_slug["north-korean-soldiers-deployed-russia"], by_slug["3000-north-korean-troops-sent-russia"]
+    wire = by_slug["nk-troops-russia-syndicated"]
+    assert seed_a[1] == seed_b[1] == wire[1]
+    assert wire[2] == seed_a[0] and wire[3] == "copy" and seed_a[2] is None and seed_b[2] is None
+    others = {slug: v[1] for slug, v in by_slug.items()
+              if slug in ("nk-missile-test-east-sea", "nk-blows-up-inter-korean-roads", "kyiv-drone-attack-overnight",
+                          "ukraine-grain-corridor-exports", "zelensky-appeal-air-defence")}
+    assert len(set(others.values())) == 5 and seed_a[1] not in others.values()
+    story = q(f"select article_count, outlet_count from read_parquet('{sample_run}/stories/*.parquet') "
+              f"where story_id = '{seed_a[1]}'")
+    assert story == [(3, 3)]
+
+
+def test_story_ids_stable_when_rerun_into_the_same_directory(sample_feeds, tmp_path):
+    from pipeline.cli import main
+    args = ["run", "--feeds", sample_feeds, "--output", str(tmp_path), "--min-host-delay", "0", "--no-ner"]
+    ids = []
+    for _ in range(2):
+        assert main(args) == 0
+        ids.append(q(f"select article_id, story_id, duplicate_of from read_parquet('{tmp_path}/articles/*.parquet') "
+                     "order by 1"))
+    assert ids[0] == ids[1] and len({r[1] for r in ids[0]}) == 12
+    index = q(f"select count(*) from read_parquet('{tmp_path}/state/story_index/*.parquet')")
+    assert index == [(SAMPLE_ARTICLES,)]

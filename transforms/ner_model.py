@@ -25,7 +25,8 @@ UPPER_MARKER = "[unused2]"
 # numbers with separators, and every other non-space character on its own.
 _WORD_RE = re.compile(
     r"(?:[A-Za-z]\.){2,}"  # U.S. / U.N.
-    r"|\w+(?:[-'’.,]\w+)*"  # Sun-won, O'Neil, 3,000, 1.5
+    r"|['’]s\b"  # the possessive is its own token, as in CoNLL ("Korea 's")
+    r"|\w+(?:[-.,]\w+|['’](?!s\b)\w+)*"  # Sun-won, O'Neil, 3,000, 1.5
     r"|[^\w\s]",
     re.UNICODE,
 )
@@ -231,31 +232,90 @@ def resolve_model_dir(ref: str | None) -> str:
     return ref  # a hub id: transformers downloads it (never the default; fails offline with its own message)
 
 
+ONNX_FILE = "model.int8.onnx"  # the quantized graph, when shipped, beside the safetensors weights
+
+
+class TorchBackend:
+    name = "torch-fp32"
+
+    def __init__(self, model):
+        self.model = model
+
+    def __call__(self, input_ids, attention_mask):
+        import torch
+        with torch.inference_mode():
+            logits = self.model(input_ids=torch.from_numpy(input_ids),
+                                attention_mask=torch.from_numpy(attention_mask)).logits
+        return logits.numpy()
+
+
+class OnnxBackend:
+    """ONNX Runtime over an exported graph (fused attention/GELU kernels; optionally int8 weights)."""
+
+    def __init__(self, path: str, threads: int | None = None):
+        import onnxruntime as ort
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            opts.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+        self.name = "onnx-" + ("int8" if "int8" in os.path.basename(path) else "fp32")
+
+    def __call__(self, input_ids, attention_mask):
+        return self.session.run(["logits"], {"input_ids": input_ids, "attention_mask": attention_mask})[0]
+
+
+def export_onnx(model, path: str) -> None:
+    """Exports the token classifier to ONNX with dynamic batch and sequence axes."""
+    import torch
+    model = model.float().eval()
+    ids = torch.ones((2, 16), dtype=torch.long)
+    torch.onnx.export(model, (ids, torch.ones_like(ids)), path, input_names=["input_ids", "attention_mask"],
+                      output_names=["logits"], opset_version=17, dynamo=False,
+                      dynamic_axes={"input_ids": {0: "b", 1: "t"}, "attention_mask": {0: "b", 1: "t"},
+                                    "logits": {0: "b", 1: "t"}})
+
+
+def quantize_onnx(src: str, dst: str) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    quantize_dynamic(src, dst, weight_type=QuantType.QInt8)
+
+
 class NerTagger:
     """Runs the token classifier over whole articles: word split, markers, overlapping windows, length-sorted
     batches, word-level BIO decoding, entities with exact character offsets."""
 
-    def __init__(self, model, tokenizer, max_pieces: int = 192, stride_words: int = 24):
-        self.model = model
+    def __init__(self, backend, tokenizer, id2label: list[str], uses_markers: bool = True, max_pieces: int = 192,
+                 stride_words: int = 24):
+        self.backend = backend
         self.encoder = WordEncoder(tokenizer)
+        self.id2label = id2label
+        self.uses_markers = uses_markers
         self.max_pieces = max_pieces
         self.stride_words = stride_words
-        self.id2label = [model.config.id2label[i] for i in range(model.config.num_labels)]
-        self.uses_markers = True
 
     @classmethod
-    def load(cls, model_dir: str, threads: int | None = None, **kwargs) -> "NerTagger":
+    def load(cls, model_dir: str, threads: int | None = None, backend: str = "auto", **kwargs) -> "NerTagger":
+        """backend: 'auto' (the shipped ONNX int8 graph when present and onnxruntime is installed, else torch),
+        'torch' or 'onnx'."""
         import torch
-        from transformers import AutoModelForTokenClassification, AutoTokenizer
+        from transformers import AutoConfig, AutoTokenizer
         if threads:
             torch.set_num_threads(threads)
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        model = AutoModelForTokenClassification.from_pretrained(model_dir, dtype=torch.float32).eval()
-        tagger = cls(model, tokenizer, **kwargs)
+        config = AutoConfig.from_pretrained(model_dir)
+        id2label = [config.id2label[i] for i in range(config.num_labels)]
+        onnx_path = os.path.join(model_dir, ONNX_FILE)
+        use_onnx = backend == "onnx" or (backend == "auto" and os.path.exists(onnx_path) and _has_onnxruntime())
+        if use_onnx:
+            runner = OnnxBackend(onnx_path, threads)
+        else:
+            from transformers import AutoModelForTokenClassification
+            runner = TorchBackend(AutoModelForTokenClassification.from_pretrained(
+                model_dir, dtype=torch.float32).eval())
         # a hub model trained without our markers must not see them
-        tagger.uses_markers = read_model_meta(model_dir).get("case_markers", False) if os.path.isdir(model_dir) \
-            else False
-        return tagger
+        markers = read_model_meta(model_dir).get("case_markers", False) if os.path.isdir(model_dir) else False
+        return cls(runner, tokenizer, id2label, markers, **kwargs)
 
     def _pieces(self, word: str) -> tuple[list[int], int]:
         """(wordpiece ids, offset of the word's first real piece: 1 after a case marker, else 0)."""
@@ -263,19 +323,21 @@ class NerTagger:
             return list(self.encoder._pieces(word)), 0
         return self.encoder.word_pieces(word), 1 if case_marker(word) else 0
 
-    def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[list[dict]]:
-        import torch
-        docs = [split_words(t or "") for t in texts]
-        pieces = [[self._pieces(w.text) for w in words] for words in docs]
+    def tag_words(self, docs: Sequence[Sequence[str]], batch_size: int = 32):
+        """BIO tags and scores per word for each document given as a word list; also counts wordpieces."""
+        import numpy as np
+        pieces = [[self._pieces(w) for w in words] for words in docs]
         windows = []
         for d, words_pieces in enumerate(pieces):
             if words_pieces:
-                windows.extend(make_windows(d, [len(p) for p, _ in words_pieces], self.max_pieces, self.stride_words))
+                windows.extend(make_windows(d, [len(p) for p, _ in words_pieces], self.max_pieces,
+                                            self.stride_words))
         tags = [["O"] * len(words) for words in docs]
         scores = [[0.0] * len(words) for words in docs]
+        self.last_wordpieces = 0
         # length-sorted batches: windows of similar length share a batch, so little compute goes to padding
-        order = sorted(range(len(windows)), key=lambda i: windows[i].word_end - windows[i].word_start)
-        pad = self.encoder.pad_id
+        order = sorted(range(len(windows)), key=lambda i: sum(
+            len(p) for p, _ in pieces[windows[i].doc_index][windows[i].word_start:windows[i].word_end]))
         for b in range(0, len(order), batch_size):
             batch = [windows[i] for i in order[b:b + batch_size]]
             seqs, firsts = [], []
@@ -287,21 +349,72 @@ class NerTagger:
                 ids.append(self.encoder.sep_id)
                 seqs.append(ids)
                 firsts.append(pos)
+                self.last_wordpieces += len(ids)
             n = max(len(s) for s in seqs)
-            input_ids = torch.full((len(seqs), n), pad, dtype=torch.long)
-            mask = torch.zeros((len(seqs), n), dtype=torch.long)
+            input_ids = np.full((len(seqs), n), self.encoder.pad_id, dtype=np.int64)
+            mask = np.zeros((len(seqs), n), dtype=np.int64)
             for r, s in enumerate(seqs):
-                input_ids[r, : len(s)] = torch.tensor(s)
+                input_ids[r, : len(s)] = s
                 mask[r, : len(s)] = 1
-            with torch.inference_mode():
-                probs = self.model(input_ids=input_ids, attention_mask=mask).logits.softmax(-1)
-            best_p, best = probs.max(-1)
-            best_p, best = best_p.numpy(), best.numpy()
+            logits = self.backend(input_ids, mask)
+            logits = logits - logits.max(-1, keepdims=True)
+            probs = np.exp(logits)
+            probs /= probs.sum(-1, keepdims=True)
+            best, best_p = probs.argmax(-1), probs.max(-1)
             for r, w in enumerate(batch):
                 for k, word_i in enumerate(range(w.word_start, w.word_end)):
                     if w.keep_start <= word_i < w.keep_end:
                         p = firsts[r][k]
                         tags[w.doc_index][word_i] = self.id2label[best[r, p]]
                         scores[w.doc_index][word_i] = float(best_p[r, p])
-        return [entities_from_word_tags(t or "", words, tg, sc)
-                for t, words, tg, sc in zip(texts, docs, tags, scores)]
+        return tags, scores
+
+    def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[list[dict]]:
+        """Entities of each text. Each sentence is its own model input, as in training: measured on CoNLL-2003
+        test, whole-document windows cost 2.5 (128 wordpieces) to 7 (256) F1 points against sentence inputs."""
+        docs = [split_words(t or "") for t in texts]
+        spans = [sentence_spans(t or "", words) for t, words in zip(texts, docs)]
+        flat = [[w.text for w in words[s:e]] for words, doc_spans in zip(docs, spans) for s, e in doc_spans]
+        flat_tags, flat_scores = self.tag_words(flat, batch_size)
+        out, k = [], 0
+        for t, words, doc_spans in zip(texts, docs, spans):
+            tags, scores = [], []
+            for _ in doc_spans:
+                tags += flat_tags[k]
+                scores += flat_scores[k]
+                k += 1
+            out.append(entities_from_word_tags(t or "", words, tags, scores))
+        return out
+
+
+_SENTENCE_END = {".", "!", "?", "…"}
+
+
+def sentence_spans(text: str, words: Sequence[Word]) -> list[tuple[int, int]]:
+    """Word-index spans [start, end) of sentences: after '.', '!', '?' (closing quotes stay with the sentence)
+    and at line breaks (paragraphs, headlines)."""
+    spans, start = [], 0
+    for i in range(len(words)):
+        nxt = words[i + 1] if i + 1 < len(words) else None
+        if nxt is None:
+            break
+        if "\n" in text[words[i].end:nxt.start]:
+            spans.append((start, i + 1))
+            start = i + 1
+        elif words[i].text in _SENTENCE_END and nxt.text not in ('"', "”", "’", "'", ")"):
+            spans.append((start, i + 1))
+            start = i + 1
+        elif words[i].text in ('"', "”", "’", ")") and i > 0 and words[i - 1].text in _SENTENCE_END:
+            spans.append((start, i + 1))
+            start = i + 1
+    if start < len(words):
+        spans.append((start, len(words)))
+    return spans
+
+
+def _has_onnxruntime() -> bool:
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True

@@ -1,0 +1,119 @@
+"""NER: the shipped model, its preprocessing, RunInference in Beam, and `claimwire ner`."""
+import json
+import os
+import subprocess
+import sys
+
+import apache_beam as beam
+import pytest
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from transforms.ner_model import (NerTagger, bio_spans, iob1_to_bio, make_windows, read_model_meta,
+                                  resolve_model_dir, sentence_spans, span_f1, split_words)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SEED = os.path.join(ROOT, "samples", "seeds", "000_5ba0a06f1fe7a067.txt")
+SEED2 = os.path.join(ROOT, "samples", "seeds", "001_3f3f7251d9f42a2b.txt")
+
+
+@pytest.fixture(scope="module")
+def tagger():
+    return NerTagger.load(resolve_model_dir(None))
+
+
+def test_iob1_to_bio_and_spans():
+    assert iob1_to_bio(["I-PER", "I-PER", "B-PER", "O", "I-LOC", "I-ORG"]) == [
+        "B-PER", "I-PER", "B-PER", "O", "B-LOC", "B-ORG"]
+    assert bio_spans(["B-PER", "I-PER", "B-PER", "O", "I-LOC"]) == [(0, 2, "PER"), (2, 3, "PER"), (4, 5, "LOC")]
+    s = span_f1([["B-PER", "I-PER", "O"]], [["B-PER", "O", "O"]])
+    assert s["overall"]["f1"] == 0.0 and s["PER"]["support"] == 1
+
+
+@given(st.lists(st.integers(1, 12), min_size=1, max_size=300), st.integers(8, 64), st.integers(0, 10))
+def test_windows_keep_every_word_exactly_once(counts, max_pieces, stride):
+    windows = make_windows(0, counts, max_pieces, stride)
+    kept = [i for w in windows for i in range(w.keep_start, w.keep_end)]
+    assert kept == list(range(len(counts)))
+    for w in windows:
+        assert w.word_start <= w.keep_start <= w.keep_end <= w.word_end
+        assert sum(counts[w.word_start:w.word_end]) <= max_pieces - 2 or w.word_end - w.word_start == 1
+
+
+def test_words_and_sentences():
+    text = "North Korea's 3,000 troops, said U.S. officials. \"It's serious!\" He left.\nNew line"
+    words = [w.text for w in split_words(text)]
+    assert words[:6] == ["North", "Korea", "'s", "3,000", "troops", ","] and "U.S." in words
+    spans = sentence_spans(text, split_words(text))
+    assert len(spans) == 4
+
+
+TEXT = st.lists(st.one_of(
+    st.sampled_from(["Lloyd Austin", "North Korea's", "the Kremlin", "Seoul", "U.S.", "3,000", "Zelenskiy",
+                     "said", "troops", ".", ",", "\n", "“quoted”", "O'Neil", "Sun-won", "—", "ÉCOLE", "naïve"]),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12)),
+    min_size=0, max_size=60).map(" ".join)
+
+
+@settings(max_examples=40, deadline=None)
+@given(TEXT)
+def test_entity_offsets_always_index_the_text(tagger, text):
+    for e in tagger.predict([text])[0]:
+        assert text[e["start"]:e["end"]] == e["text"]
+        assert e["label"] in ("PER", "ORG", "LOC", "MISC") and 0.0 <= e["score"] <= 1.0
+
+
+def test_long_article_is_windowed_and_offsets_hold(tagger):
+    text = open(SEED, encoding="utf-8").read() * 6  # ~6,000 wordpieces: many windows
+    tagger_small = NerTagger(tagger.backend, tagger.encoder.tokenizer, tagger.id2label, tagger.uses_markers,
+                             max_pieces=32, stride_words=8)
+    ents = tagger_small.predict([text])[0]
+    assert sum(e["text"] == "Lloyd Austin" for e in ents) >= 6
+    for e in ents:
+        assert text[e["start"]:e["end"]] == e["text"]
+
+
+def test_seed_entities(tagger):
+    found = set()
+    for path in (SEED, SEED2):
+        text = open(path, encoding="utf-8").read()
+        found |= {(e["text"], e["label"]) for e in tagger.predict([text])[0]}
+    for name in ("Lloyd Austin", "Volodymyr Zelenskiy", "Park Sun-won", "Lee Seong-kweun", "John Kirby"):
+        assert (name, "PER") in found, name
+    assert {("National Intelligence Service", "ORG"), ("Kremlin", "ORG"), ("White House", "ORG")} & found
+    for name in ("Russia", "North Korea", "Ukraine", "Seoul", "Vladivostok"):
+        assert (name, "LOC") in found, name
+
+
+def test_shipped_model_card_and_metadata():
+    model_dir = resolve_model_dir(None)
+    meta = read_model_meta(model_dir)
+    assert meta["format"] == "claimwire-ner/1" and meta["case_markers"] is True
+    assert meta["test"]["overall"]["f1"] >= 0.88
+    assert os.path.exists(os.path.join(model_dir, "README.md"))
+
+
+def test_run_inference_isolates_a_bad_article():
+    from transforms.ner import RecognizeEntities
+    good = {"article_id": "g", "url": "u1", "text": "Lloyd Austin spoke in Rome on Tuesday."}
+    bad = {"article_id": "b", "url": "u2", "text": 12345}  # not text: the model path raises on it
+    with TestPipeline(options=beam.options.pipeline_options.PipelineOptions(["--runner=DirectRunner"])) as p:
+        out = p | beam.Create([good, bad]) | RecognizeEntities(batch_size=8)
+        assert_that(out.articles | beam.Map(lambda a: (a["article_id"], [e["text"] for e in a["entities"]
+                                                                           if e["label"] == "PER"])),
+                    equal_to([("g", ["Lloyd Austin"]), ("b", [])]), label="articles")
+        assert_that(out.errors | beam.Map(lambda e: (e["kind"], e["url"])), equal_to([("ner_failed", "u2")]),
+                    label="errors")
+
+
+def test_claimwire_ner_command_matches_the_library(tagger):
+    text = open(SEED2, encoding="utf-8").read()
+    lines = json.dumps({"id": "a", "text": text}) + "\n" + json.dumps({"id": "b", "text": ""}) + "\n"
+    res = subprocess.run([sys.executable, "-m", "pipeline", "ner"], input=lines, capture_output=True, text=True,
+                         cwd=ROOT, check=True, env=dict(os.environ, HF_HUB_OFFLINE="1"))
+    rows = [json.loads(l) for l in res.stdout.splitlines()]
+    assert [r["id"] for r in rows] == ["a", "b"] and rows[1]["entities"] == []
+    expected = tagger.predict([text])[0]
+    assert [(e["text"], e["start"]) for e in rows[0]["entities"]] == [(e["text"], e["start"]) for e in expected]
