@@ -4,7 +4,7 @@ from __future__ import annotations
 import apache_beam as beam
 
 from pipeline.options import ClaimwireOptions
-from schemas import ARTICLES, ERRORS, STORIES, STORY_INDEX, Table
+from schemas import ARTICLES, CLAIMS, ERRORS, STORIES, STORY_CLAIMS, STORY_INDEX, Table
 from transforms.documents import ReadDocuments
 from transforms.extract import ExtractText
 from transforms.feeds import FetchFeeds, feed_sources
@@ -13,8 +13,8 @@ from transforms.parquet import WriteTable
 
 
 def shards_for(table: Table, num_shards: int) -> int:
-    """Articles are sharded; the small tables (errors) go to one file."""
-    return num_shards if table.name == "articles" else 1
+    """Articles and claims are sharded; the small tables (errors, stories, story claims) go to one file."""
+    return num_shards if table.name in ("articles", "claims") else 1
 
 
 def build_pipeline(p: beam.Pipeline, opts: ClaimwireOptions) -> dict:
@@ -58,6 +58,13 @@ def build_pipeline(p: beam.Pipeline, opts: ClaimwireOptions) -> dict:
         outputs["stories"] = articles | "BuildStories" >> BuildStories()
         outputs["stories"] | "WriteStories" >> WriteTable(STORIES, opts.output, 1)
         deduped["index"] | "WriteStoryIndex" >> WriteTable(STORY_INDEX, opts.output, 1)
+
+    if not opts.no_claims:
+        from transforms.claims import AggregateStoryClaims, ExtractClaims
+        outputs["claims"] = articles | "ExtractClaims" >> ExtractClaims()
+        outputs["story_claims"] = outputs["claims"] | "AggregateStoryClaims" >> AggregateStoryClaims()
+        outputs["claims"] | "WriteClaims" >> WriteTable(CLAIMS, opts.output, shards_for(CLAIMS, opts.num_shards))
+        outputs["story_claims"] | "WriteStoryClaims" >> WriteTable(STORY_CLAIMS, opts.output, 1)
 
     all_errors = errors | "AllErrors" >> beam.Flatten(pipeline=p)
     articles | "WriteArticles" >> WriteTable(ARTICLES, opts.output, shards_for(ARTICLES, opts.num_shards))

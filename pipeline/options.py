@@ -39,6 +39,7 @@ class ClaimwireOptions(PipelineOptions):
         g.add_argument("--ner-batch-size", type=int, default=32, help="windows per model call")
         g.add_argument("--no-ner", action="store_true", default=False, help="skip named-entity recognition")
         g.add_argument("--no-dedup", action="store_true", default=False, help="skip duplicate and story detection")
+        g.add_argument("--no-claims", action="store_true", default=False, help="skip claim extraction")
         g.add_argument("--story-window-days", type=float, default=3.0,
                        help="articles further apart in publication time are never the same story")
         g.add_argument("--embedding-model", default=None,

@@ -46,5 +46,32 @@ def format_summary(output_dir: str, counters: dict, seconds: float, extra_lines=
     if errors is not None and errors.num_rows:
         kinds = collections.Counter(errors.column("kind").to_pylist())
         lines += ["", "errors by kind:"] + [f"  {k:<20} {v}" for k, v in kinds.most_common()]
+    lines += top_corroborated_claims(output_dir)
     lines += list(extra_lines)
     return "\n".join(lines)
+
+
+def top_corroborated_claims(output_dir: str, n: int = 5) -> list[str]:
+    """The figures most outlets back, per story: what the run found that several sources agree on."""
+    t = read_table(output_dir, "story_claims")
+    stories = read_table(output_dir, "stories")
+    if t is None or not t.num_rows:
+        return []
+    titles = dict(zip(stories.column("story_id").to_pylist(), stories.column("representative_title").to_pylist())) \
+        if stories is not None else {}
+    rows = sorted(t.to_pylist(), key=lambda r: (-r["outlet_count"], -r["claim_count"], r["story_claim_id"]))
+    lines = ["", "top corroborated claims (figure · subject · outlets · claimants):"]
+    for r in rows[:n]:
+        conflict = f"  [conflicting: {', '.join(_figure(v) for v in r['conflicting_values'])}]" \
+            if r["conflict"] else ""
+        outlets = f"{r['outlet_count']} outlet{'s' if r['outlet_count'] != 1 else ''}"
+        lines.append(f"  {_figure(r['value'])} {r['unit_family'] or ''} · {r['subject'] or '(no subject)'} · "
+                     f"{outlets} · {', '.join(r['claimants'][:3]) or 'unattributed'}{conflict}")
+        title = titles.get(r["story_id"])
+        if title:
+            lines.append(f"      in: {title[:90]}")
+    return lines
+
+
+def _figure(v: float) -> str:
+    return f"{v:,.0f}" if v == int(v) else f"{v:,.2f}".rstrip("0").rstrip(".")

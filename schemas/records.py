@@ -82,6 +82,51 @@ STORIES = Table("stories", "stories.v1", _schema(
     ("article_ids", pa.list_(pa.string())),
 ), key="story_id")
 
+CLAIMANT = pa.struct([("text", pa.string()), ("canonical", pa.string()), ("label", pa.string())])
+
+CLAIMS = Table("claims", "claims.v1", _schema(
+    ("claim_id", pa.string()),
+    ("article_id", pa.string()),
+    ("story_id", pa.string()),
+    ("url", pa.string()),
+    ("outlet", pa.string()),
+    ("published_at", TS),
+    ("sentence", pa.string()),
+    ("evidence_start", pa.int32()),  # offsets of the sentence in articles.text
+    ("evidence_end", pa.int32()),
+    ("claimant", CLAIMANT),
+    ("cue", pa.string()),
+    ("stance", pa.string()),  # asserts / denies
+    ("subject", pa.string()),
+    ("value", pa.float64()),
+    ("value_text", pa.string()),
+    ("unit", pa.string()),
+    ("unit_family", pa.string()),
+    ("approximate", pa.bool_()),
+    ("qualifier", pa.string()),
+    ("denied_text", pa.string()),
+    ("entities", pa.list_(pa.string())),
+    ("extractor", pa.string()),
+), key="claim_id")
+
+STORY_CLAIMS = Table("story_claims", "story_claims.v1", _schema(
+    ("story_claim_id", pa.string()),
+    ("story_id", pa.string()),
+    ("subject", pa.string()),
+    ("unit_family", pa.string()),
+    ("value", pa.float64()),
+    ("stance", pa.string()),
+    ("claim_count", pa.int32()),
+    ("outlet_count", pa.int32()),
+    ("article_count", pa.int32()),
+    ("claimant_count", pa.int32()),
+    ("outlets", pa.list_(pa.string())),
+    ("claimants", pa.list_(pa.string())),
+    ("claim_ids", pa.list_(pa.string())),
+    ("conflicting_values", pa.list_(pa.float64())),
+    ("conflict", pa.bool_()),
+), key="story_claim_id")
+
 # State, not output: the story index a later run starts from (OUT/state/story_index/). Rows are the signatures
 # transforms/dedup.py compares; the embeddings are only comparable under the same embedding model.
 STORY_INDEX = Table("state/story_index", "story_index.v1", _schema(
@@ -96,7 +141,7 @@ STORY_INDEX = Table("state/story_index", "story_index.v1", _schema(
     ("story_id", pa.string()),
 ), key="article_id")
 
-TABLES = {t.name: t for t in (ARTICLES, ERRORS, STORIES)}
+TABLES = {t.name: t for t in (ARTICLES, ERRORS, STORIES, CLAIMS, STORY_CLAIMS)}
 
 # The fixed vocabulary of errors.kind; docs/schema.md explains each one.
 ERROR_KINDS = (

@@ -34,5 +34,7 @@ def test_read_examples_run_on_real_output(sample_run):
     assert len(results[0]["articles"]) == 3 and sum(r[1] for r in results[0]["articles"]) == 14
     assert dict(results[0]["errors_by_kind"]) == {"http_client_error": 1, "feed_parse_error": 1}
     assert any(name == "Lloyd Austin" for name, _ in results[0]["people"])
+    assert {(v, u, s) for v, u, s, _, _ in results[0]["corroborated"]} >= {
+        (3000.0, "military personnel", "North Korea"), (10000.0, "military personnel", "North Korea")}
     assert len(results[1]["articles"]) == 14
     assert results[2]["entities"].height > 50 and "label" in results[2]["entities"].columns

@@ -13,6 +13,7 @@ import apache_beam as beam
 from apache_beam.ml.inference.base import ModelHandler, RunInference
 
 from transforms.common import ERRORS, CountingDoFn
+from transforms.entities import canonicalize_entities
 from transforms.ner_model import NerTagger, resolve_model_dir
 
 
@@ -58,7 +59,7 @@ class AttachEntities(CountingDoFn):
             entities = []
         self.count("entities", len(entities))
         self.count("out")
-        yield dict(article, entities=[dict(e, canonical=None) for e in entities])
+        yield dict(article, entities=canonicalize_entities(entities))
 
 
 class RecognizeEntities(beam.PTransform):

@@ -1,0 +1,79 @@
+"""Entity canonicalization: one name per referent (Zelensky / Zelenskiy / Zelenskyy; U.S. / US / United States;
+DPRK / North Korea), from a small alias table plus fuzzy matching of NER spans within an article or story.
+
+Two levels, kept apart on purpose:
+- `canonical_name`: the same referent under another spelling (aliases, transliterations, a surname alone);
+- `actor_name`: who acts, for grouping claims: demonyms and capitals stand for their country ("North Korean
+  troops", "Pyongyang has promised" → North Korea). Used for claim subjects, never to rename an entity.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+
+ALIASES = {
+    "u.s.": "United States", "us": "United States", "u.s": "United States", "usa": "United States",
+    "u.s.a.": "United States", "united states": "United States", "united states of america": "United States",
+    "america": "United States",
+    "dprk": "North Korea", "north korea": "North Korea", "democratic people's republic of korea": "North Korea",
+    "republic of korea": "South Korea", "rok": "South Korea", "south korea": "South Korea",
+    "uk": "United Kingdom", "u.k.": "United Kingdom", "britain": "United Kingdom", "great britain": "United Kingdom",
+    "un": "United Nations", "u.n.": "United Nations", "united nations": "United Nations",
+    "eu": "European Union", "european union": "European Union",
+    "nato": "NATO", "kremlin": "Kremlin", "the kremlin": "Kremlin",
+    "zelensky": "Volodymyr Zelensky", "zelenskiy": "Volodymyr Zelensky", "zelenskyy": "Volodymyr Zelensky",
+    "volodymyr zelensky": "Volodymyr Zelensky", "volodymyr zelenskiy": "Volodymyr Zelensky",
+    "volodymyr zelenskyy": "Volodymyr Zelensky", "putin": "Vladimir Putin", "vladimir putin": "Vladimir Putin",
+    "kim jong un": "Kim Jong Un", "kim jong-un": "Kim Jong Un",
+}
+
+# metonyms for actors: demonyms and seats of government
+ACTORS = {
+    "north korean": "North Korea", "pyongyang": "North Korea", "south korean": "South Korea",
+    "seoul": "South Korea", "russian": "Russia", "moscow": "Russia", "kremlin": "Russia", "ukrainian": "Ukraine",
+    "kyiv": "Ukraine", "kiev": "Ukraine", "american": "United States", "washington": "United States",
+    "us": "United States", "chinese": "China", "beijing": "China", "japanese": "Japan", "tokyo": "Japan",
+    "german": "Germany", "berlin": "Germany", "french": "France", "paris": "France", "british": "United Kingdom",
+    "london": "United Kingdom", "danish": "Denmark", "kenyan": "Kenya", "ethiopian": "Ethiopia",
+    "israeli": "Israel", "iranian": "Iran", "indian": "India",
+}
+
+_POSSESSIVE = re.compile(r"\s*['’]s$")
+
+
+def _key(name: str) -> str:
+    return re.sub(r"\s+", " ", _POSSESSIVE.sub("", name.strip())).casefold().removeprefix("the ")
+
+
+def canonical_name(name: str) -> str:
+    key = _key(name)
+    return ALIASES.get(key, _POSSESSIVE.sub("", name.strip()).removeprefix("the ").removeprefix("The "))
+
+
+def actor_name(name: str) -> str:
+    key = _key(name)
+    if key in ACTORS:
+        return ACTORS[key]
+    return canonical_name(name)
+
+
+def canonicalize_entities(entities: list[dict]) -> list[dict]:
+    """Sets each entity's `canonical`: alias table first, then a surname or a near spelling of a longer name of
+    the same type met in the same article."""
+    out = [dict(e) for e in entities]
+    for e in out:  # pass 1: full names and aliases
+        e["canonical"] = canonical_name(e["text"])
+    names = {}
+    for e in out:
+        names.setdefault(e["label"], set()).add(e["canonical"])
+    for e in out:  # pass 2: "Austin" → "Lloyd Austin", "Zelenskyi" → "Volodymyr Zelensky"
+        c = e["canonical"]
+        longer = sorted((n for n in names.get(e["label"], ()) if n != c and len(n) > len(c)), key=len, reverse=True)
+        for n in longer:
+            if e["label"] == "PER" and " " not in c and n.split()[-1].casefold() == c.casefold():
+                e["canonical"] = n
+                break
+            if difflib.SequenceMatcher(None, c.casefold(), n.casefold()).ratio() >= 0.88:
+                e["canonical"] = n
+                break
+    return out
