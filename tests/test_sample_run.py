@@ -94,3 +94,13 @@ def test_story_ids_stable_when_rerun_into_the_same_directory(sample_feeds, tmp_p
     assert ids[0] == ids[1] and len({r[1] for r in ids[0]}) == 12
     index = q(f"select count(*) from read_parquet('{tmp_path}/state/story_index/*.parquet')")
     assert index == [(SAMPLE_ARTICLES,)]
+
+
+def test_two_worker_processes_give_the_same_rows(sample_run, sample_feeds, tmp_path):
+    from pipeline.cli import main
+    assert main(["run", "--feeds", sample_feeds, "--output", str(tmp_path), "--min-host-delay", "0",
+                 "--direct_num_workers", "2", "--direct_running_mode", "multi_processing"]) == 0
+    for table, cols in (("articles", "article_id, story_id, duplicate_of"), ("claims", "claim_id, value, unit")):
+        one = q(f"select {cols} from read_parquet('{sample_run}/{table}/*.parquet') order by 1")
+        two = q(f"select {cols} from read_parquet('{tmp_path}/{table}/*.parquet') order by 1")
+        assert one == two and one
