@@ -1,0 +1,110 @@
+"""Hostile input end to end: broken feeds, HTTP faults, bombs and unsafe links end as dead letters, never as
+crashes or lost records; plus fuzzing of the feed and page wrappers."""
+import os
+import subprocess
+import sys
+
+import duckdb
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import hostile_server
+from transforms.extract import ExtractionWorker
+from transforms.feeds import parse_feed
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def servers():
+    hostile, internal = hostile_server.start()
+    yield hostile, internal
+    hostile.shutdown()
+    internal.shutdown()
+
+
+def run_pipeline(feeds_file, out):
+    """The pipeline in a child process, so its peak memory (extraction workers included) can be read."""
+    args = [sys.executable, "-m", "pipeline", "run", "--feeds", str(feeds_file), "--output", str(out),
+            "--min-host-delay", "0", "--read-timeout", "1", "--total-timeout", "3", "--max-bytes", "1000000",
+            "--max-decoded-bytes", "5000000", "--retries", "2", "--extract-timeout", "8"]
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env=dict(os.environ, HF_HUB_OFFLINE="1"))
+    output = proc.stdout.read().decode()
+    _, status, usage = os.wait4(proc.pid, 0)
+    return os.waitstatus_to_exitcode(status), output, usage.ru_maxrss / 1024
+
+
+def test_mixed_good_and_hostile_corpus(servers, tmp_path):
+    hostile, internal = servers
+    base = f"http://127.0.0.1:{hostile.server_address[1]}"
+    feeds = tmp_path / "feeds.txt"
+    feeds.write_text("\n".join(base + path for path in hostile_server.HOSTILE_FEEDS) + "\n")
+    out = tmp_path / "out"
+    code, output, peak_mib = run_pipeline(feeds, out)
+    assert code == 0, output[-3000:]
+
+    articles = duckdb.sql(f"select url, canonical_url from read_parquet('{out}/articles/*.parquet')").fetchall()
+    assert sorted(c for _, c in articles) == [f"https://good.example/a{n}" for n in range(1, 5)]  # each once
+
+    errors = duckdb.sql(f"select url, kind, stage, attempts from read_parquet('{out}/errors/*.parquet')").fetchall()
+    by_url = {}
+    for url, kind, stage, attempts in errors:
+        by_url.setdefault(url.removeprefix(base), []).append((kind, stage, attempts))
+    expected = {path: kind for path, kind in hostile_server.HOSTILE_FEEDS.items() if kind}
+    expected.update({p: k for p, k in hostile_server.HOSTILE_ARTICLES.items() if p != "INTERNAL"})
+    internal_url = f"http://127.0.0.2:{internal.server_address[1]}/secret"
+    expected[internal_url] = "blocked_address"
+    assert set(by_url) == set(expected), (set(by_url) ^ set(expected))
+    for path, kind in expected.items():
+        assert len(by_url[path]) == 1, (path, by_url[path])  # exactly one error row per bad input
+        got = by_url[path][0][0]
+        assert got in kind if isinstance(kind, tuple) else got == kind, (path, got)
+    assert by_url["/f/busy.xml"][0][2] == 3  # 503 retried twice, honouring Retry-After
+    assert by_url["/f/missing.xml"][0][2] == 1  # 4xx not retried
+    assert internal.hits == []  # the "internal" host was never contacted
+    print(f"hostile corpus: {len(articles)} articles, {len(errors)} error rows, peak RSS {peak_mib:.0f} MiB")
+    assert peak_mib < 1024, f"peak RSS {peak_mib:.0f} MiB"
+
+    # the same job again into the same directory: row counts unchanged
+    code, output, _ = run_pipeline(feeds, out)
+    assert code == 0, output[-3000:]
+    again = [duckdb.sql(f"select count(*) from read_parquet('{out}/{t}/*.parquet')").fetchall()[0][0]
+             for t in ("articles", "errors")]
+    assert again == [len(articles), len(errors)]
+
+
+FEEDISH = st.one_of(
+    st.binary(max_size=3000),
+    st.builds(lambda head, body, tail: (head + body + tail).encode("utf-8", "surrogatepass"),
+              st.sampled_from(["<?xml version='1.0'?><rss version='2.0'><channel>", "<feed xmlns='http://www.w3.org"
+                               "/2005/Atom'>", "<rdf:RDF>", "<html><body>", ""]),
+              st.text(max_size=1500),
+              st.sampled_from(["</channel></rss>", "</feed>", "", "<item><link>http://x/a</link></item>"])),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(FEEDISH)
+def test_feed_wrapper_never_raises(body):
+    entries, kind, message = parse_feed(body, {}, "http://127.0.0.1/feed.xml")
+    assert (kind is None) or (entries == [] and isinstance(message, str))
+    for e in entries:
+        assert e["feed_url"] == "http://127.0.0.1/feed.xml"
+
+
+@pytest.fixture(scope="module")
+def worker():
+    w = ExtractionWorker(timeout=20)
+    yield w
+    w.close()
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.one_of(st.binary(max_size=2000), st.text(max_size=2000).map(lambda t: f"<html><p>{t}</p></html>".encode(
+    "utf-8", "surrogatepass"))))
+def test_page_wrapper_returns_text_or_a_reason(worker, body):
+    result = worker.run(body, None)
+    assert ("text" in result and result["text"].strip()) or result.get("error") in (
+        "no_text", "extraction_failed", "extraction_timeout")
