@@ -20,6 +20,8 @@ class ClaimwireOptions(PipelineOptions):
         # fetching
         g.add_argument("--min-host-delay", type=float, default=1.0,
                        help="seconds between two requests to one host, per worker process")
+        g.add_argument("--max-host-connections", type=int, default=2,
+                       help="requests in flight to one host at once, per worker process")
         g.add_argument("--connect-timeout", type=float, default=5.0)
         g.add_argument("--read-timeout", type=float, default=10.0)
         g.add_argument("--total-timeout", type=float, default=30.0, help="seconds per attempt, body included")
@@ -50,5 +52,6 @@ class ClaimwireOptions(PipelineOptions):
         return FetchPolicy(
             connect_timeout=self.connect_timeout, read_timeout=self.read_timeout, total_timeout=self.total_timeout,
             max_bytes=self.max_bytes, max_decoded_bytes=self.max_decoded_bytes, max_redirects=self.max_redirects,
-            retries=self.retries, min_host_delay=self.min_host_delay, respect_robots=not self.ignore_robots,
+            retries=self.retries, min_host_delay=self.min_host_delay, max_host_connections=self.max_host_connections,
+            respect_robots=not self.ignore_robots,
             allow_private_hosts=self.allow_private_hosts, contact_url=self.contact_url)

@@ -139,3 +139,45 @@ def test_entity_canonicalization():
     ents = canonicalize_entities([{"text": "Lloyd Austin", "label": "PER"}, {"text": "Austin", "label": "PER"},
                                   {"text": "Volodymyr Zelenskiy", "label": "PER"}])
     assert [e["canonical"] for e in ents] == ["Lloyd Austin", "Lloyd Austin", "Volodymyr Zelensky"]
+
+
+def test_claims_transforms_in_a_pipeline():
+    import apache_beam as beam
+    from apache_beam.testing.test_pipeline import TestPipeline
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from transforms.claims import AggregateStoryClaims, ExtractClaims
+    a = {"article_id": "a1", "story_id": "s1", "outlet": "one.example", "duplicate_of": None,
+         "text": "Officials said 3,000 troops arrived.", "entities": []}
+    b = dict(a, article_id="a2", outlet="two.example", text="The ministry said 3,000 troops had come.")
+    copy = dict(a, article_id="a3", outlet="three.example", duplicate_of="a1")  # a reprint: not a source
+    with TestPipeline(options=beam.options.pipeline_options.PipelineOptions(["--runner=DirectRunner"])) as p:
+        claims = p | beam.Create([a, b, copy]) | ExtractClaims()
+        assert_that(claims | "C" >> beam.Map(lambda c: (c["article_id"], c["value"], c["claimant"]["text"])),
+                    equal_to([("a1", 3000.0, "Officials"), ("a2", 3000.0, "The ministry")]), label="claims")
+        story = claims | AggregateStoryClaims()
+        assert_that(story | "S" >> beam.Map(lambda r: (r["story_id"], r["value"], r["outlet_count"],
+                                                       r["claimant_count"])),
+                    equal_to([("s1", 3000.0, 2, 2)]), label="story_claims")
+
+
+def test_build_stories_transform():
+    import datetime as dt
+
+    import apache_beam as beam
+    from apache_beam.testing.test_pipeline import TestPipeline
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from transforms.stories import BuildStories
+    t = lambda h: dt.datetime(2024, 10, 24, h, tzinfo=dt.timezone.utc)  # noqa: E731
+    arts = [{"article_id": "x1", "story_id": "x1", "outlet": "a.example", "title": "First", "published_at": t(8),
+             "duplicate_of": None, "entities": [{"text": "Seoul", "label": "LOC"}]},
+            {"article_id": "x2", "story_id": "x1", "outlet": "b.example", "title": "Second", "published_at": t(9),
+             "duplicate_of": None, "entities": [{"text": "Seoul", "label": "LOC"}, {"text": "Kim", "label": "PER"}]},
+            {"article_id": "y1", "story_id": "y1", "outlet": "a.example", "title": "Other", "published_at": t(7),
+             "duplicate_of": None, "entities": []}]
+    with TestPipeline(options=beam.options.pipeline_options.PipelineOptions(["--runner=DirectRunner"])) as p:
+        stories = p | beam.Create(arts) | BuildStories()
+        assert_that(stories | beam.Map(lambda s: (s["story_id"], s["article_count"], s["outlet_count"],
+                                                  s["representative_title"], s["top_entities"])),
+                    equal_to([("x1", 2, 2, "First", ["Seoul", "Kim"]), ("y1", 1, 1, "Other", [])]))

@@ -63,6 +63,9 @@ def test_mixed_good_and_hostile_corpus(servers, tmp_path):
         assert got in kind if isinstance(kind, tuple) else got == kind, (path, got)
     assert by_url["/f/busy.xml"][0][2] == 3  # 503 retried twice, honouring Retry-After
     assert by_url["/f/missing.xml"][0][2] == 1  # 4xx not retried
+    summary_row = next(line for line in output.splitlines() if line.startswith("  fetch_feeds "))
+    retries = int(summary_row.split("retries ", 1)[1].split(",")[0])
+    assert retries >= 2 * 4  # 503, 500 and both timeouts were each retried twice (counted in the run summary)
     assert internal.hits == []  # the "internal" host was never contacted
     print(f"hostile corpus: {len(articles)} articles, {len(errors)} error rows, peak RSS {peak_mib:.0f} MiB")
     assert peak_mib < 1024, f"peak RSS {peak_mib:.0f} MiB"

@@ -154,3 +154,38 @@ def test_robots_txt_is_honoured(httpserver):
     host = httpserver.url_for("/").split("/")[2]
     assert c.allowed_by_robots(httpserver.url_for("/news/a.html"), {host})
     assert not c.allowed_by_robots(httpserver.url_for("/private/b.html"), {host})
+
+
+def test_per_host_concurrency_limit():
+    import http.server
+    import threading
+    state = {"now": 0, "max": 0}
+    lock = threading.Lock()
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            with lock:
+                state["now"] += 1
+                state["max"] = max(state["max"], state["now"])
+            time.sleep(0.2)
+            with lock:
+                state["now"] -= 1
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/c"
+    c = HttpClient(FetchPolicy(min_host_delay=0, max_host_connections=2, respect_robots=False))
+    threads = [threading.Thread(target=c.fetch, args=(url,), kwargs={"trusted": True}) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    server.shutdown()
+    assert state["max"] == 2  # six callers, never more than two in flight to the host

@@ -113,8 +113,10 @@ class FetchAndParseFeed(CountingDoFn):
             try:
                 resp = self.client.fetch(feed_url, trusted=True)
             except FetchError as e:
+                self.count("retries", e.attempts - 1)
                 yield self.dead_letter(feed_url, e.kind, e.message, e.attempts)
                 return
+            self.count("retries", resp.attempts - 1)
             body, headers, final_url = resp.body, resp.headers, resp.final_url
             self.count("bytes", len(body))
         try:

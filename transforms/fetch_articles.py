@@ -57,10 +57,10 @@ class FetchPage(CountingDoFn):
                 return
             resp = self.client.fetch(url, trusted_hosts=trusted_hosts)
         except FetchError as e:
-            if e.attempts > 1:
-                self.count("retried")
+            self.count("retries", e.attempts - 1)
             yield self.dead_letter(url, e.kind, e.message, e.attempts)
             return
+        self.count("retries", resp.attempts - 1)
         if not resp.body.strip():
             yield self.dead_letter(url, "empty_body", f"HTTP {resp.status} with an empty body", resp.attempts)
             return

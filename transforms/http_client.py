@@ -53,6 +53,7 @@ class FetchPolicy:
     backoff_cap: float = 30.0
     max_retry_after: float = 60.0
     min_host_delay: float = 1.0  # seconds between two requests to one host (from one worker process)
+    max_host_connections: int = 2  # requests in flight to one host at once (from one worker process)
     respect_robots: bool = True
     allow_private_hosts: bool = False
     contact_url: str | None = None
@@ -109,12 +110,21 @@ def check_url(url: str) -> tuple[str, int]:
 
 
 class HostThrottle:
-    """Per-host minimum delay between requests within one worker process (thread-safe)."""
+    """Per-host politeness within one worker process (thread-safe): a minimum delay between request starts and
+    at most `max_concurrent` requests in flight to one host."""
 
-    def __init__(self, min_delay: float):
+    def __init__(self, min_delay: float, max_concurrent: int = 2):
         self.min_delay = min_delay
+        self.max_concurrent = max(1, max_concurrent)
         self._next = {}
+        self._slots = {}
         self._lock = threading.Lock()
+
+    def slot(self, host: str) -> threading.BoundedSemaphore:
+        with self._lock:
+            if host not in self._slots:
+                self._slots[host] = threading.BoundedSemaphore(self.max_concurrent)
+            return self._slots[host]
 
     def wait(self, host: str) -> None:
         if self.min_delay <= 0:
@@ -183,7 +193,7 @@ class HttpClient:
     def __init__(self, policy: FetchPolicy | None = None, sleep=time.sleep):
         self.policy = policy or FetchPolicy()
         self.pool = urllib3.PoolManager(num_pools=64, maxsize=4, retries=False)
-        self.throttle = HostThrottle(self.policy.min_host_delay)
+        self.throttle = HostThrottle(self.policy.min_host_delay, self.policy.max_host_connections)
         self._robots = {}
         self._sleep = sleep
         self.stats = {"requests": 0, "retries": 0}
@@ -197,8 +207,9 @@ class HttpClient:
         while True:
             attempts += 1
             try:
-                resp = self._fetch_once(url, trusted=trusted, trusted_hosts=trusted_hosts, etag=etag,
-                                        last_modified=last_modified)
+                with self.throttle.slot(host_key(url)):  # held for the attempt, not for the backoff sleep
+                    resp = self._fetch_once(url, trusted=trusted, trusted_hosts=trusted_hosts, etag=etag,
+                                            last_modified=last_modified)
                 resp.attempts = attempts
                 return resp
             except FetchError as e:
