@@ -3,6 +3,8 @@ crashes or lost records; plus fuzzing of the feed and page wrappers."""
 import os
 import subprocess
 import sys
+import threading
+import time
 
 import duckdb
 import pytest
@@ -24,16 +26,48 @@ def servers():
     internal.shutdown()
 
 
+def _hwm_mib(pid: int) -> float:
+    """A process's own peak RSS (VmHWM): reset at exec, so a fork of this big test process does not count."""
+    with open(f"/proc/{pid}/status") as f:
+        return int(f.read().split("VmHWM:")[1].split()[0]) / 1024
+
+
+def _descendants(pid: int) -> list[int]:
+    out = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/children") as f:
+            for child in f.read().split():
+                out += [int(child)] + _descendants(int(child))
+    return out
+
+
 def run_pipeline(feeds_file, out):
-    """The pipeline in a child process, so its peak memory (extraction workers included) can be read."""
+    """The pipeline in a child process; returns (exit code, output, largest peak RSS among its processes, MiB)."""
     args = [sys.executable, "-m", "pipeline", "run", "--feeds", str(feeds_file), "--output", str(out),
             "--min-host-delay", "0", "--read-timeout", "1", "--total-timeout", "3", "--max-bytes", "1000000",
             "--max-decoded-bytes", "5000000", "--retries", "2", "--extract-timeout", "8"]
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             env=dict(os.environ, HF_HUB_OFFLINE="1"))
-    output = proc.stdout.read().decode()
-    _, status, usage = os.wait4(proc.pid, 0)
-    return os.waitstatus_to_exitcode(status), output, usage.ru_maxrss / 1024
+    chunks = []
+    reader = threading.Thread(target=lambda: chunks.extend(proc.stdout), daemon=True)
+    reader.start()
+    peaks = {}
+    while proc.poll() is None:
+        for pid in [proc.pid] + _descendants_or_none(proc.pid):
+            try:
+                peaks[pid] = max(peaks.get(pid, 0.0), _hwm_mib(pid))
+            except (OSError, IndexError, ValueError):
+                pass  # the process ended between listing and reading
+        time.sleep(0.1)
+    reader.join(10)
+    return proc.returncode, b"".join(chunks).decode(), max(peaks.values(), default=0.0)
+
+
+def _descendants_or_none(pid: int) -> list[int]:
+    try:
+        return _descendants(pid)
+    except OSError:
+        return []
 
 
 def test_mixed_good_and_hostile_corpus(servers, tmp_path):
