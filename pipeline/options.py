@@ -16,6 +16,8 @@ class ClaimwireOptions(PipelineOptions):
                        help="local documents: JSONL(.gz) of {id,url,html|text,published} or folders of "
                             ".html/.html.gz/.txt")
         g.add_argument("--output", help="output directory (local path or any Beam filesystem URL)")
+        g.add_argument("--since", default=None, help="keep articles published on or after this date (YYYY-MM-DD)")
+        g.add_argument("--until", default=None, help="keep articles published before this date (YYYY-MM-DD)")
         g.add_argument("--num-shards", type=int, default=1, help="Parquet files per table")
         # fetching
         g.add_argument("--min-host-delay", type=float, default=1.0,

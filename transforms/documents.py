@@ -1,10 +1,12 @@
 """ReadDocuments: local archives → pages (HTML, to be extracted) and articles (plain text, no extraction).
 
-Inputs: JSONL or JSONL.gz files of {"id", "url"?, "html" | "text", "published"?} and folders of .html, .html.gz
-and .txt files. A bad line or file becomes a dead letter; its neighbours are still read.
+Inputs: JSONL or JSONL.gz files of {"id", "url"?, "html" | "text", "published"?}, WARC or WARC.gz archives
+(HTTP response records with an HTML payload; warcio), and folders of .html, .html.gz and .txt files. A bad line,
+record or file becomes a dead letter; its neighbours are still read.
 """
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import json
 import os
@@ -18,6 +20,8 @@ from transforms.fetch_articles import page_record
 PAGES = "pages"
 DOC_SUFFIXES = (".html", ".htm", ".html.gz", ".htm.gz", ".txt")
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
+WARC_SUFFIXES = (".warc", ".warc.gz")
+MAX_WARC_PAYLOAD = 20_000_000  # bytes; larger payloads are not news pages
 
 
 def expand_inputs(paths: list[str]) -> list[str]:
@@ -26,12 +30,22 @@ def expand_inputs(paths: list[str]) -> list[str]:
     for path in paths:
         if os.path.isdir(path):
             for root, _, names in os.walk(path):
-                files.extend(os.path.join(root, n) for n in names if n.lower().endswith(DOC_SUFFIXES + JSONL_SUFFIXES))
+                files.extend(os.path.join(root, n) for n in names
+                             if n.lower().endswith(DOC_SUFFIXES + JSONL_SUFFIXES + WARC_SUFFIXES))
         elif os.path.isfile(path):
             files.append(path)
         else:
             raise FileNotFoundError(f"--input: {path} does not exist")
     return sorted(os.path.abspath(f) for f in files)
+
+
+def _warc_date(value):
+    if not value:
+        return None
+    try:
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def _open(path: str):
@@ -47,6 +61,8 @@ class ReadDocumentFile(CountingDoFn):
         try:
             if lower.endswith(JSONL_SUFFIXES):
                 yield from self._jsonl(path)
+            elif lower.endswith(WARC_SUFFIXES):
+                yield from self._warc(path)
             elif lower.endswith((".txt",)):
                 with _open(path) as f:
                     text = f.read().decode("utf-8", "replace").strip()
@@ -74,6 +90,31 @@ class ReadDocumentFile(CountingDoFn):
                     yield self.dead_letter(where, "input_error", f"bad JSON: {e}")
                     continue
                 yield from self._document(doc, where)
+
+    def _warc(self, path):
+        """HTML responses of a WARC archive as pages: the target URI, the capture time, the decoded payload."""
+        from warcio.archiveiterator import ArchiveIterator
+        from warcio.exceptions import ArchiveLoadFailed
+        with open(path, "rb") as f:
+            try:
+                for record in ArchiveIterator(f):
+                    if record.rec_type != "response" or record.http_headers is None:
+                        continue
+                    uri = record.rec_headers.get_header("WARC-Target-URI")
+                    ctype = (record.http_headers.get_header("Content-Type") or "").lower()
+                    if record.http_headers.get_statuscode() != "200" or "html" not in ctype:
+                        self.count("warc_skipped")  # redirects, errors, images, scripts: not articles
+                        continue
+                    body = record.content_stream().read(MAX_WARC_PAYLOAD + 1)
+                    if len(body) > MAX_WARC_PAYLOAD:
+                        yield self.dead_letter(uri, "body_too_large", f"WARC payload over {MAX_WARC_PAYLOAD} bytes")
+                        continue
+                    self.count("warc_pages")
+                    yield beam.pvalue.TaggedOutput(PAGES, page_record(
+                        url=uri, final_url=uri, body=body, content_type=ctype,
+                        fetched_at=_warc_date(record.rec_headers.get_header("WARC-Date"))))
+            except ArchiveLoadFailed as e:
+                yield self.dead_letter(path, "input_error", f"unreadable WARC: {e}")
 
     def _document(self, doc, where):
         source_id = str(doc["id"]) if doc.get("id") is not None else None
@@ -104,3 +145,39 @@ class ReadDocuments(beam.PTransform):
                 | "ListFiles" >> beam.Create(self.files)
                 | "Spread" >> beam.Reshuffle()
                 | "Read" >> beam.ParDo(ReadDocumentFile()).with_outputs(PAGES, ERRORS, main="articles"))
+
+
+class KeepPublishedBetween(CountingDoFn):
+    stage = "filter_published"
+
+    def __init__(self, since: str | None, until: str | None):
+        self.since = _day(since)
+        self.until = _day(until)
+
+    def process(self, article):
+        published = article.get("published_at")
+        if published is None:
+            self.count("undated")  # cannot be placed in the window: left out, and counted
+            return
+        if (self.since and published < self.since) or (self.until and published >= self.until):
+            self.count("outside")
+            return
+        self.count("out")
+        yield article
+
+
+def _day(value: str | None):
+    if not value:
+        return None
+    return dt.datetime.fromisoformat(value).replace(tzinfo=dt.timezone.utc)
+
+
+class FilterPublished(beam.PTransform):
+    """--since / --until on publication date: [since, until), undated articles left out (and counted)."""
+
+    def __init__(self, since: str | None, until: str | None):
+        super().__init__()
+        self.since, self.until = since, until
+
+    def expand(self, articles):
+        return articles | "KeepBetween" >> beam.ParDo(KeepPublishedBetween(self.since, self.until))
