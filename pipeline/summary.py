@@ -32,7 +32,7 @@ def read_table(output_dir: str, name: str):
     return pq.ParquetDataset(files).read()
 
 
-def format_summary(output_dir: str, counters: dict, seconds: float, extra_lines=()) -> str:
+def format_summary(output_dir: str, counters: dict, seconds: float) -> str:
     lines = [f"claimwire run finished in {seconds:.1f}s", "", "stages:"]
     for stage in sorted(counters):
         parts = ", ".join(f"{k} {v}" for k, v in sorted(counters[stage].items()) if not k.startswith("error."))
@@ -47,7 +47,6 @@ def format_summary(output_dir: str, counters: dict, seconds: float, extra_lines=
         kinds = collections.Counter(errors.column("kind").to_pylist())
         lines += ["", "errors by kind:"] + [f"  {k:<20} {v}" for k, v in kinds.most_common()]
     lines += top_corroborated_claims(output_dir)
-    lines += list(extra_lines)
     return "\n".join(lines)
 
 

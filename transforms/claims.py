@@ -104,7 +104,7 @@ NP_NOUNS = {"lawmakers", "lawmaker", "officials", "official", "sources", "source
             "results", "figures", "data", "polls", "surveys", "estimates", "records", "preliminary", "official",
             "final", "agriculture", "finance", "economy", "interior", "health", "transport", "energy", "trade",
             "city", "traders", "markets", "forecasters", "rescuers", "central"}
-PRONOUNS = {"he": "PER", "she": "PER", "they": None, "it": None}
+PRONOUNS = {"he", "she", "they", "it"}
 _PHONE = re.compile(r"\+?\d[\d\s().-]{8,}\d")
 _TIME = re.compile(r"\b\d{1,2}:\d{2}\b")
 
@@ -239,7 +239,9 @@ def _span_text(text, words, span):
 def extract_claims(article: dict) -> list[dict]:
     text = article.get("text") or ""
     words = split_words(text)
-    entities = canonicalize_entities(article.get("entities") or [])
+    entities = article.get("entities") or []
+    if not all(e.get("canonical") for e in entities):  # the NER stage already canonicalizes; raw spans too
+        entities = canonicalize_entities(entities)
     ent_at = {}  # word index → entity
     wi = 0
     for e in entities:
@@ -408,7 +410,7 @@ def _record(article, sentence, start, end, claimant, words, text, ent_at, *, cue
 
 
 # ---- aggregation -----------------------------------------------------------------------------------------------
-def story_claim_records(story_id: str, claims: list[dict], independent: set[str] | None = None) -> list[dict]:
+def story_claim_records(story_id: str, claims: list[dict]) -> list[dict]:
     """Per story: asserted claims grouped by (subject, unit family, value), with the distinct outlets and
     claimants backing each; other figures for the same subject and unit family are flagged as conflicts."""
     groups = collections.defaultdict(list)

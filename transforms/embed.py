@@ -13,7 +13,6 @@ import apache_beam as beam
 import numpy as np
 from apache_beam.ml.inference.base import ModelHandler, RunInference
 
-EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 LEAD_PIECES = 128
 
 

@@ -183,7 +183,6 @@ class ExtractArticle(CountingDoFn):
         self.worker.close()
 
     def process(self, page):
-        # publication time: the feed's timestamp when there is one (to the second), else htmldate's day
         self.count("in")
         url = page.get("final_url") or page.get("url")
         with self.timed():
@@ -197,6 +196,7 @@ class ExtractArticle(CountingDoFn):
             text=result["text"], url=page.get("url"), canonical_hint=result.get("canonical"),
             source_id=page.get("source_id"),
             title=result.get("title") or page.get("entry_title"), author=result.get("author"),
+            # the feed's timestamp when there is one (to the second), else htmldate's day
             published_at=page.get("entry_published") or result.get("date"), language=result.get("language"),
             fetched_at=page.get("fetched_at"), feed_url=page.get("feed_url"))
 

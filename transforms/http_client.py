@@ -196,7 +196,6 @@ class HttpClient:
         self.throttle = HostThrottle(self.policy.min_host_delay, self.policy.max_host_connections)
         self._robots = {}
         self._sleep = sleep
-        self.stats = {"requests": 0, "retries": 0}
 
     # ---- public ----------------------------------------------------------------------------------------------
     def fetch(self, url: str, *, trusted_hosts: frozenset[str] | set[str] = frozenset(), trusted: bool = False,
@@ -226,7 +225,6 @@ class HttpClient:
                     delay *= 0.5 + random.random()  # jitter: no synchronized retry storms
                 if delay > self.policy.max_retry_after:
                     raise
-                self.stats["retries"] += 1
                 self._sleep(delay)
 
     def allowed_by_robots(self, url: str, trusted_hosts=frozenset()) -> bool:
@@ -277,7 +275,6 @@ class HttpClient:
                 headers["If-None-Match"] = etag
             if last_modified:
                 headers["If-Modified-Since"] = last_modified
-            self.stats["requests"] += 1
             try:
                 r = self.pool.request(
                     "GET", current, headers=headers, redirect=False, preload_content=False, decode_content=False,
