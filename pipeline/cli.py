@@ -15,11 +15,32 @@ import time
 USAGE = __doc__
 
 
+RUNNER_ALIASES = {"dask": "pipeline.dask_runner.DaskRunner", "daskrunner": "pipeline.dask_runner.DaskRunner"}
+FLAG_ALIASES = {"--dask-address": "--dask_client_address"}
+
+
 def _default_runner(argv: list[str]) -> list[str]:
-    # Beam's default runner may try to download Prism first; claimwire always names its runner.
-    if not any(a == "--runner" or a.startswith("--runner=") for a in argv):
-        argv = argv + ["--runner=DirectRunner"]
-    return argv
+    """Names the runner (Beam's default may try to download Prism first) and maps claimwire's short names:
+    `--runner dask` is Beam's DaskRunner with claimwire's fixes, `--dask-address` its scheduler address."""
+    out, i, named = [], 0, False
+    while i < len(argv):
+        arg = argv[i]
+        flag, eq, value = arg.partition("=")
+        if flag in FLAG_ALIASES:
+            flag = FLAG_ALIASES[flag]
+        if flag == "--runner":
+            named = True
+            if not eq and i + 1 < len(argv):
+                i += 1
+                value = argv[i]
+            value = RUNNER_ALIASES.get(value.lower(), value)
+            out.append(f"--runner={value}")
+        else:
+            out.append(flag + eq + value if eq else flag)
+        i += 1
+    if not named:
+        out.append("--runner=DirectRunner")
+    return out
 
 
 def _clear_old_shards(output_dir: str, num_shards: int) -> None:

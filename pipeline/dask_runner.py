@@ -1,0 +1,159 @@
+"""Beam's DaskRunner (2.77) with the two fixes claimwire's batch pipeline needs.
+
+Upstream, in apache_beam/runners/dask/dask_runner.py:
+1. A multi-output ParDo (`.with_outputs(...)`) becomes one Dask bag holding every output, and each consumer of
+   any of its PCollections receives all of them: the error rows would reach the articles writer and the other
+   way round. Here a consumer of a tagged PCollection gets only the values of its tag.
+2. Output from finish_bundle is dropped, so RunInference loses each partition's last batch and Beam's file
+   sinks write empty files. Here finish_bundle's outputs are kept.
+3. Only the last translated bag is computed, so every other sink branch (errors, stories, claims...) is silently
+   skipped. Here every leaf bag (a transform no one consumes) is computed, reduced to a count per partition so
+   that nothing large travels back to the client.
+(claimwire's WriteTable writes in process() after a GroupByKey anyway, so it never depended on finish_bundle.)
+Metrics are not collected by the DaskRunner; the summary then reads the Parquet only.
+
+Use it with `claimwire run --runner dask --dask-address HOST:PORT` (the CLI maps both to Beam's names).
+"""
+from __future__ import annotations
+
+import collections
+import dataclasses
+
+from apache_beam import pvalue
+from apache_beam.pipeline import PipelineVisitor
+from apache_beam.runners.dask import dask_runner as upstream
+from apache_beam.runners.dask import transform_evaluator as evaluator
+from apache_beam.runners.dask.transform_evaluator import TRANSLATIONS, DaskBagWindowedIterator, Flatten, NoOp
+from apache_beam.transforms.sideinputs import SideInputMap
+
+QUALIFIED_NAME = "pipeline.dask_runner.DaskRunner"
+
+
+def _only_tag(bag, tag):
+    """The values of one output of a multi-output ParDo's bag (tag None: its main output)."""
+    from apache_beam.pvalue import TaggedOutput
+    if tag is None:
+        return bag.filter(lambda v: not isinstance(v, TaggedOutput))
+    return bag.filter(lambda v: isinstance(v, TaggedOutput) and v.tag == tag)
+
+
+def _run_bundle_keeping_tags(items, invoker_args, invoker_kwargs, receivers):
+    """One Dask partition through a DoFn. Upstream's apply_dofn_to_bundle returns `v.value` for every output,
+    which unwraps TaggedOutput and loses the tag (fixed here: _only_tag routes each output to its consumers), and
+    takes the outputs before finish_bundle runs, which drops what finish_bundle emits: BatchElements' last
+    partial batch (RunInference) and the built-in file sinks. Here finish_bundle's outputs are kept."""
+    from apache_beam.pvalue import TaggedOutput
+    from apache_beam.runners.common import DoFnInvoker
+    invoker = DoFnInvoker.create_invoker(*invoker_args, **invoker_kwargs)
+    invoker.invoke_setup()
+    invoker.invoke_start_bundle()
+    for item in items:
+        invoker.invoke_process(item)
+    invoker.invoke_finish_bundle()  # collected below with the rest, unlike upstream (which drops them)
+    invoker.invoke_teardown()
+    return [TaggedOutput(v.tag, v.value) if isinstance(v, TaggedOutput) else v.value for v in receivers.values]
+
+
+class TagKeepingParDo(evaluator.ParDo):
+    def apply(self, input_bag, side_inputs=None):
+        from apache_beam import DoFn
+        from apache_beam.runners.common import DoFnContext, DoFnSignature, _OutputHandler
+        transform = self.transform
+        args, kwargs = transform.raw_side_inputs
+        main_input = next(iter(self.applied.main_inputs.values()))
+        window_fn = main_input.windowing.windowfn if hasattr(main_input, "windowing") else None
+        receivers = evaluator.OneReceiver()
+        invoker_args = [
+            DoFnSignature(transform.fn),
+            _OutputHandler(window_fn=window_fn, main_receivers=receivers[None], tagged_receivers=receivers,
+                           per_element_output_counter=None, output_batch_converter=None,
+                           process_yields_batches=False, process_batch_yields_elements=False),
+        ]
+        invoker_kwargs = dict(context=DoFnContext(transform.label, state=None), side_inputs=side_inputs,
+                              input_args=list(args), input_kwargs=kwargs, user_state_context=None,
+                              bundle_finalizer_param=DoFn.BundleFinalizerParam())
+        return (input_bag.map(evaluator.get_windowed_value, window_fn)
+                .map_partitions(_run_bundle_keeping_tags, invoker_args, invoker_kwargs, receivers))
+
+
+def _translation(node):
+    op = TRANSLATIONS.get(node.transform.__class__, NoOp)
+    return TagKeepingParDo if op is evaluator.ParDo else op
+
+
+def _is_multi_output(applied) -> bool:
+    return len(applied.outputs) > 1
+
+
+def _count_partition(values) -> list[int]:
+    return [sum(1 for _ in values)]
+
+
+class DaskRunnerResult(upstream.DaskRunnerResult):
+    def wait_until_finish(self, duration=None):
+        try:
+            return super().wait_until_finish(duration)
+        finally:
+            self.client.close()  # else the client keeps reconnecting to a cluster its caller may shut down
+
+
+class DaskRunner(upstream.DaskRunner):
+    """Executes a batch pipeline on a dask.distributed cluster (see the module docstring for the fixes)."""
+
+    @staticmethod
+    def to_dask_bag_visitor(bag_kwargs=None):
+        bag_kwargs = bag_kwargs or {}
+
+        @dataclasses.dataclass
+        class TagAwareBagVisitor(PipelineVisitor):
+            bags: dict = dataclasses.field(default_factory=collections.OrderedDict)
+            consumed: set = dataclasses.field(default_factory=set)
+
+            def _bag_of(self, pcoll):
+                producer = pcoll.producer
+                if producer not in self.bags:
+                    return None
+                self.consumed.add(producer)
+                bag = self.bags[producer]
+                if _is_multi_output(producer):
+                    bag = _only_tag(bag, pcoll.tag)
+                return bag
+
+            def visit_transform(self, node) -> None:
+                op = _translation(node)(node, bag_kwargs=bag_kwargs)
+                kwargs = {"input_bag": None, "side_inputs": None}
+                inputs = list(node.inputs)
+                if inputs:
+                    bags = []
+                    for value in inputs:
+                        if isinstance(value, pvalue.PBegin):
+                            bags.append(None)
+                            continue
+                        bag = self._bag_of(value)
+                        if bag is not None:
+                            bags.append(bag)
+                    kwargs["input_bag"] = bags[0] if len(bags) == 1 and not isinstance(op, Flatten) else bags
+                if node.side_inputs:
+                    kwargs["side_inputs"] = [
+                        SideInputMap(type(si), si._view_options(),
+                                     DaskBagWindowedIterator(self._bag_of(si.pvalue), si._window_mapping_fn))
+                        for si in node.side_inputs]
+                self.bags[node] = op.apply(**kwargs)
+
+            def leaves(self):
+                return [bag for node, bag in self.bags.items() if node not in self.consumed]
+
+        return TagAwareBagVisitor()
+
+    def run_pipeline(self, pipeline, options):
+        import dask.distributed as ddist
+
+        dask_options = options.view_as(upstream.DaskOptions).get_all_options(drop_default=True, current_only=True)
+        bag_kwargs = upstream.DaskOptions._extract_bag_kwargs(dask_options)
+        client = ddist.Client(**dask_options)
+        pipeline.replace_all(upstream.dask_overrides())
+        visitor = self.to_dask_bag_visitor(bag_kwargs)
+        pipeline.visit(visitor)
+        leaves = [bag.map_partitions(_count_partition) for bag in visitor.leaves()]
+        futures = client.compute(leaves)  # one graph: stages shared by several sinks run once
+        return DaskRunnerResult(client, futures)
