@@ -4,11 +4,12 @@ from __future__ import annotations
 import apache_beam as beam
 
 from pipeline.options import ClaimwireOptions
-from schemas import ARTICLES, CLAIMS, ERRORS, STORIES, STORY_CLAIMS, STORY_INDEX, Table
+from schemas import ARTICLES, CLAIMS, ERRORS, FEED_STATE, STORIES, STORY_CLAIMS, STORY_INDEX, Table
 from transforms.documents import ReadDocuments
 from transforms.extract import ExtractText
+from transforms.feeds import FEED_STATE as FEED_STATE_TAG
 from transforms.feeds import FetchFeeds, feed_sources
-from transforms.fetch_articles import FetchArticles
+from transforms.fetch_articles import FetchArticles, SkipSeenEntries
 from transforms.parquet import WriteTable
 
 
@@ -17,18 +18,28 @@ def shards_for(table: Table, num_shards: int) -> int:
     return num_shards if table.name in ("articles", "claims") else 1
 
 
-def build_pipeline(p: beam.Pipeline, opts: ClaimwireOptions) -> dict:
-    """Adds every stage to p; returns the main PCollections by table name (for tests and callers)."""
+def build_pipeline(p: beam.Pipeline, opts: ClaimwireOptions, sources: list[dict] | None = None,
+                   seen: frozenset[str] = frozenset(), state_dir: str | None = None) -> dict:
+    """Adds every stage to p; returns the main PCollections by table name (for tests and callers).
+
+    `--follow` cycles pass feed `sources` carrying their poll state, the canonical URLs already written (`seen`),
+    and `state_dir`, where the story index of earlier cycles lives (the cycle itself writes to a staging dir)."""
     policy = opts.fetch_policy()
     errors, pages, texts = [], [], []
+    state_dir = state_dir or opts.output
 
-    if opts.feeds:
+    if opts.feeds or sources:
         fetched = (p
-                   | "ReadFeeds" >> beam.Create(feed_sources(opts.feeds))
+                   | "ReadFeeds" >> beam.Create(sources if sources is not None else feed_sources(opts.feeds))
                    | "FetchFeeds" >> FetchFeeds(policy))
-        fetched_pages = fetched.entries | "FetchArticles" >> FetchArticles(policy)
+        entries = fetched.entries
+        if seen:
+            entries = entries | "SkipSeen" >> beam.ParDo(SkipSeenEntries(seen))
+        fetched_pages = entries | "FetchArticles" >> FetchArticles(policy)
         errors += [fetched.errors, fetched_pages.errors]
         pages.append(fetched_pages.pages)
+        if sources and any("state" in s for s in sources):
+            fetched[FEED_STATE_TAG] | "WriteFeedState" >> WriteTable(FEED_STATE, opts.output, 1)
 
     if opts.input:
         docs = p | "ReadDocuments" >> ReadDocuments(opts.input)
@@ -54,7 +65,7 @@ def build_pipeline(p: beam.Pipeline, opts: ClaimwireOptions) -> dict:
     if not opts.no_dedup:
         from transforms.dedup import DeduplicateStories, StoryParams
         from transforms.stories import BuildStories, ReadStoryIndex, story_index_files
-        index_files = story_index_files(opts.output)
+        index_files = story_index_files(state_dir)
         deduped = articles | "DeduplicateStories" >> DeduplicateStories(
             StoryParams(window_days=opts.story_window_days), ReadStoryIndex(index_files) if index_files else None,
             opts.embedding_model)

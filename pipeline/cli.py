@@ -1,6 +1,9 @@
 """The `claimwire` command (also `python -m pipeline`).
 
     claimwire run --feeds FEED_OR_LIST... | --input PATH... --output DIR [--runner RUNNER] [Beam options]
+    claimwire run --follow --feeds ... --output DIR [--poll-interval S] [--cycles N]     (docs/running.md)
+    claimwire run --streaming --feeds ... --output DIR [--poll-interval S] [--window-seconds S]
+    claimwire run --runner dask --dask-address HOST:PORT ...
     claimwire ner [FILE.jsonl]        JSONL {"id","text"} in (file or stdin) → JSONL {"id","entities"} out
 """
 from __future__ import annotations
@@ -70,7 +73,17 @@ def run(argv: list[str]) -> int:
     if not (opts.feeds or opts.input):
         print("claimwire run: give --feeds and/or --input", file=sys.stderr)
         return 2
+    from pipeline.follow import follow, is_follow_dir
+    if opts.follow:
+        if "://" in opts.output or not opts.feeds:
+            print("claimwire run --follow: needs --feeds and a local --output directory", file=sys.stderr)
+            return 2
+        return follow(argv, options, opts)
     if "://" not in opts.output:
+        if is_follow_dir(opts.output):
+            print(f"claimwire run: {opts.output} is written by --follow cycles; give another --output",
+                  file=sys.stderr)
+            return 2
         os.makedirs(opts.output, exist_ok=True)
         _clear_old_shards(opts.output, opts.num_shards)
     started = time.time()

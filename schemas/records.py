@@ -141,6 +141,18 @@ STORY_INDEX = Table("state/story_index", "story_index.v1", _schema(
     ("story_id", pa.string()),
 ), key="article_id")
 
+# State of `--follow` and streaming polls (OUT/state/feeds/): what the last poll of each feed saw, for
+# conditional GET next time. content_hash is the fallback for servers that ignore ETag/If-Modified-Since.
+FEED_STATE = Table("state/feeds", "feed_state.v1", _schema(
+    ("feed_url", pa.string()),
+    ("etag", pa.string()),
+    ("last_modified", pa.string()),
+    ("content_hash", pa.string()),  # sha256 of the last feed body that was parsed
+    ("status", pa.string()),  # changed / not_modified (HTTP 304) / unchanged (same body) / failed
+    ("checked_at", TS),
+    ("changed_at", TS),  # when the body last changed
+), key="feed_url")
+
 TABLES = {t.name: t for t in (ARTICLES, ERRORS, STORIES, CLAIMS, STORY_CLAIMS)}
 
 # The fixed vocabulary of errors.kind; docs/schema.md explains each one.

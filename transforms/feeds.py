@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import hashlib
 import io
 import os
 from urllib.parse import urljoin, urlsplit
@@ -90,7 +91,30 @@ def parse_feed(body: bytes, headers: dict, feed_url: str):
     return entries, None, ""
 
 
+FEED_STATE = "feed_state"  # tag of the per-feed poll state output (follow and streaming modes)
+
+
+def next_feed_state(previous: dict | None, *, status: int | None, headers: dict, body: bytes | None,
+                    now: dt.datetime) -> tuple[dict, bool]:
+    """(the feed's new feed_state.v1 row, whether its body must be parsed). A 304 or a body with the same
+    sha256 as last time (servers that ignore conditional requests) means nothing new; None status: failed."""
+    previous = previous or {}
+    row = {k: previous.get(k) for k in ("feed_url", "etag", "last_modified", "content_hash", "changed_at")}
+    row["checked_at"] = now
+    if status is None:
+        return dict(row, status="failed"), False
+    if status == 304:
+        return dict(row, status="not_modified"), False
+    digest = hashlib.sha256(body or b"").hexdigest()
+    row.update(etag=headers.get("etag") or None, last_modified=headers.get("last-modified") or None)
+    if digest == previous.get("content_hash"):
+        return dict(row, status="unchanged"), False
+    return dict(row, content_hash=digest, status="changed", changed_at=now), True
+
+
 class FetchAndParseFeed(CountingDoFn):
+    """A source with a "state" key (follow, streaming) is polled with conditional GET and also yields its new
+    feed state (tag FEED_STATE); a plain batch source is always fetched and parsed."""
     stage = "fetch_feeds"
 
     def __init__(self, policy: FetchPolicy):
@@ -106,19 +130,33 @@ class FetchAndParseFeed(CountingDoFn):
 
     def _process(self, source):
         feed_url = source["feed_url"]
+        polled = "state" in source
+        previous = dict(source.get("state") or {}, feed_url=feed_url)
+        now = dt.datetime.now(dt.timezone.utc)
         self.count("in")
         if source.get("content") is not None:
             body, headers, final_url = source["content"], {}, feed_url
+            status = 200
         else:
             try:
-                resp = self.client.fetch(feed_url, trusted=True)
+                resp = self.client.fetch(feed_url, trusted=True, etag=previous.get("etag") if polled else None,
+                                         last_modified=previous.get("last_modified") if polled else None)
             except FetchError as e:
                 self.count("retries", e.attempts - 1)
+                if polled:
+                    yield beam.pvalue.TaggedOutput(FEED_STATE, next_feed_state(
+                        previous, status=None, headers={}, body=None, now=now)[0])
                 yield self.dead_letter(feed_url, e.kind, e.message, e.attempts)
                 return
             self.count("retries", resp.attempts - 1)
-            body, headers, final_url = resp.body, resp.headers, resp.final_url
+            body, headers, final_url, status = resp.body, resp.headers, resp.final_url, resp.status
             self.count("bytes", len(body))
+        if polled:
+            state, changed = next_feed_state(previous, status=status, headers=headers, body=body, now=now)
+            yield beam.pvalue.TaggedOutput(FEED_STATE, state)
+            if not changed:
+                self.count(state["status"])  # not_modified / unchanged
+                return
         try:
             entries, kind, message = parse_feed(body, headers, final_url)
         except Exception as e:  # feedparser on hostile bytes: never let it take the other feeds down
@@ -149,4 +187,5 @@ class FetchFeeds(beam.PTransform):
     def expand(self, sources):
         return (sources
                 | "Spread" >> beam.Reshuffle()
-                | "FetchAndParse" >> beam.ParDo(FetchAndParseFeed(self.policy)).with_outputs(ERRORS, main="entries"))
+                | "FetchAndParse" >> beam.ParDo(FetchAndParseFeed(self.policy)).with_outputs(
+                    ERRORS, FEED_STATE, main="entries"))

@@ -33,6 +33,22 @@ def _first_entry(kv):
     return min(entries, key=lambda e: (e.get("feed_url") or "", e.get("guid") or "", e.get("url") or ""))
 
 
+class SkipSeenEntries(CountingDoFn):
+    """Drops entries whose canonical URL an earlier --follow cycle already wrote (as an article or a final
+    error): a feed keeps listing an item for days, and each must be fetched and written once."""
+    stage = "skip_seen"
+
+    def __init__(self, seen: frozenset[str]):
+        self.seen = seen
+
+    def process(self, entry):
+        if canonicalize_url(entry["url"]) in self.seen:
+            self.count("skipped")
+            return
+        self.count("out")
+        yield entry
+
+
 class FetchPage(CountingDoFn):
     stage = "fetch_articles"
 

@@ -1,0 +1,213 @@
+"""`claimwire run --follow` against a loopback feed that grows while it is polled: every item is written exactly
+once, conditional GET spares unchanged feeds, and a SIGTERM mid-cycle loses nothing already written."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import duckdb
+import pytest
+
+from pipeline.cli import main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TOPICS = ["flooding in the river delta", "a strike at the port", "the harvest of winter wheat",
+          "a new rail tunnel", "the city budget", "a museum reopening", "wildfires in the hills",
+          "a vaccine campaign", "the fishing quota", "a bridge closure"]
+
+
+def article_html(n: int) -> str:
+    topic = TOPICS[n % len(TOPICS)]
+    paras = [f"Officials in district {n} said on Monday that {topic} had affected {n * 1000 + 17} residents, "
+             f"the highest figure recorded there since the agency began keeping records." for _ in range(1)]
+    paras += [f"Item {n} is about {topic}. Local reporter number {n} spoke to witnesses who described the scene "
+              f"in detail, and the regional council scheduled a meeting for the {n}th of next month to discuss "
+              f"the response, the costs and the lessons learned from {topic}." for _ in range(3)]
+    body = "".join(f"<p>{p}</p>" for p in paras)
+    return (f"<html><head><title>Report {n}: {topic}</title></head><body><nav>Home | World | Sport</nav>"
+            f"<article><h1>Report {n}: {topic}</h1>{body}</article><footer>Copyright</footer></body></html>")
+
+
+class GrowingFeed:
+    """/feed.xml lists items 1..count; each feed request after the first adds grow_by items. ETag and 304 unless
+    conditional is off. Article pages /a/N.html; one of them can be made to hang."""
+
+    def __init__(self, count=2, grow_by=0, conditional=True):
+        self.count, self.grow_by, self.conditional = count, grow_by, conditional
+        self.feed_requests, self.not_modified, self.page_hits = 0, 0, {}
+        self.slow_page, self.slow_seconds, self.slow_started = None, 0.0, threading.Event()
+        self.lock = threading.Lock()
+        feed = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                if self.path == "/feed.xml":
+                    with feed.lock:
+                        feed.feed_requests += 1
+                        if feed.feed_requests > 1:
+                            feed.count += feed.grow_by  # each later poll finds more items
+                        body = feed.rss().encode()
+                        etag = f'"{feed.count}"'
+                        if feed.conditional and self.headers.get("If-None-Match") == etag:
+                            feed.not_modified += 1
+                            self.send_response(304)
+                            self.end_headers()
+                            return
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/rss+xml")
+                    if feed.conditional:
+                        self.send_header("ETag", etag)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                elif self.path.startswith("/a/"):
+                    n = int(self.path[3:].split(".")[0])
+                    feed.page_hits[n] = feed.page_hits.get(n, 0) + 1
+                    if n == feed.slow_page:
+                        feed.slow_started.set()
+                        time.sleep(feed.slow_seconds)
+                    body = article_html(n).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/html; charset=utf-8")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                elif self.path == "/robots.txt":
+                    self.send_response(404)
+                    self.end_headers()
+                else:
+                    self.send_response(404)
+                    self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/feed.xml"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def rss(self) -> str:
+        base = self.url.rsplit("/", 1)[0]
+        items = "".join(
+            f"<item><title>Report {n}</title><link>{base}/a/{n}.html</link><guid>item-{n}</guid>"
+            f"<pubDate>{format_datetime(_date(n))}</pubDate></item>" for n in range(1, self.count + 1))
+        return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Growing</title>{items}</channel></rss>'
+
+    def close(self):
+        self.server.shutdown()
+
+
+def _date(n):
+    import datetime as dt
+    return dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc) + dt.timedelta(hours=n)
+
+
+def q(sql):
+    return duckdb.sql(sql).fetchall()
+
+
+def written_ids(out):
+    return q(f"select article_id, url from read_parquet('{out}/articles/*.parquet') order by url")
+
+
+def follow_args(feed, out, *extra):
+    return ["run", "--follow", "--feeds", feed.url, "--output", str(out), "--min-host-delay", "0",
+            "--poll-interval", "0", *extra]
+
+
+def test_follow_writes_each_growing_item_once(tmp_path):
+    feed = GrowingFeed(count=2, grow_by=2)
+    try:
+        assert main(follow_args(feed, tmp_path, "--cycles", "3")) == 0
+        # cycle 1 saw items 1-2, cycle 2 items 1-4, cycle 3 items 1-6: each page fetched once, written once
+        rows = written_ids(tmp_path)
+        assert sorted(int(u.rsplit("/", 1)[1].split(".")[0]) for _, u in rows) == [1, 2, 3, 4, 5, 6]
+        assert len({i for i, _ in rows}) == 6
+        assert feed.page_hits == {n: 1 for n in range(1, 7)}
+        files = sorted(os.listdir(tmp_path / "articles"))
+        assert [f.split("-part")[0] for f in files] == ["cycle-000001", "cycle-000002", "cycle-000003"]
+        assert json.loads((tmp_path / "state" / "follow.json").read_text())["cycle"] == 3
+        claims = q(f"select count(*), count(distinct claim_id) from read_parquet('{tmp_path}/claims/*.parquet')")
+        assert claims[0][0] == claims[0][1] > 0
+
+        # a restart with an unchanged feed: conditional GET answers 304, nothing is added
+        feed.grow_by = 0
+        before = feed.not_modified
+        assert main(follow_args(feed, tmp_path, "--cycles", "1")) == 0
+        assert feed.not_modified == before + 1
+        assert len(written_ids(tmp_path)) == 6
+        state = q(f"select status, etag from read_parquet('{tmp_path}/state/feeds/*.parquet')")
+        assert state == [("not_modified", '"6"')]
+
+        # a server that ignores conditional requests: the body hash says nothing changed
+        feed.conditional = False
+        assert main(follow_args(feed, tmp_path, "--cycles", "1")) == 0
+        assert q(f"select status from read_parquet('{tmp_path}/state/feeds/*.parquet')") == [("unchanged",)]
+        feed.count = 7  # …until it really changes
+        assert main(follow_args(feed, tmp_path, "--cycles", "1")) == 0
+        assert len(written_ids(tmp_path)) == 7 and feed.page_hits[7] == 1 and feed.page_hits[6] == 1
+        # a plain batch run must not mix its files into a follow directory
+        assert main(["run", "--feeds", feed.url, "--output", str(tmp_path)]) == 2
+    finally:
+        feed.close()
+
+
+def test_sigterm_mid_cycle_loses_nothing_and_the_next_start_resumes(tmp_path):
+    feed = GrowingFeed(count=2)
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    cmd = [sys.executable, "-m", "pipeline", *follow_args(feed, tmp_path, "--no-ner", "--cycles", "5")]
+    try:
+        # cycle 1 completes (items 1-2); then item 3 arrives, and its page hangs when cycle 2 fetches it
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        feed.slow_page, feed.slow_seconds = 3, 60.0
+        deadline = time.time() + 240
+        while not (tmp_path / "state" / "follow.json").exists():
+            assert proc.poll() is None and time.time() < deadline, proc.stdout.read() if proc.poll() else ""
+            time.sleep(0.2)
+        with feed.lock:
+            feed.count = 3
+        assert feed.slow_started.wait(120), "cycle 2 never fetched item 3"
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 0, output
+        assert "stopped by SIGTERM" in output and "last committed cycle is 1" in output, output
+        assert sorted(u for _, u in written_ids(tmp_path))[-1].endswith("/a/2.html")  # cycle 2 left nothing
+        assert not (tmp_path / ".staging").exists()
+        assert json.loads((tmp_path / "state" / "follow.json").read_text())["cycle"] == 1
+
+        # the next start redoes cycle 2 and finds item 3, once
+        feed.slow_page = None
+        assert main(follow_args(feed, tmp_path, "--no-ner", "--cycles", "1")) == 0
+        rows = written_ids(tmp_path)
+        assert [u.rsplit("/", 1)[1] for _, u in rows] == ["1.html", "2.html", "3.html"]
+        assert len({i for i, _ in rows}) == 3
+        assert json.loads((tmp_path / "state" / "follow.json").read_text())["cycle"] == 2
+    finally:
+        feed.slow_seconds = 0
+        feed.close()
+
+
+def test_files_of_a_cycle_killed_mid_commit_are_removed(tmp_path):
+    """SIGKILL cannot be caught: a cycle's files moved before its manifest was written must not count."""
+    from pipeline.follow import clean_uncommitted
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "follow.json").write_text(json.dumps({"cycle": 4}))
+    (tmp_path / "articles").mkdir()
+    for name in ("cycle-000004-part-00000-of-00001.parquet", "cycle-000005-part-00000-of-00001.parquet",
+                 "cycle-000005-part-00000-of-00001.parquet.inprogress"):
+        (tmp_path / "articles" / name).write_bytes(b"x")
+    (tmp_path / ".staging" / "articles").mkdir(parents=True)
+    clean_uncommitted(str(tmp_path))
+    assert os.listdir(tmp_path / "articles") == ["cycle-000004-part-00000-of-00001.parquet"]
+    assert not (tmp_path / ".staging").exists()
+
+
+@pytest.mark.parametrize("argv", [["--follow", "--input", "x.jsonl"], ["--follow", "--feeds", "f", "--output", "gs://b/o"]])
+def test_follow_needs_feeds_and_a_local_output(argv, tmp_path):
+    args = ["run", *argv] + ([] if "--output" in argv else ["--output", str(tmp_path)])
+    assert main(args) == 2
