@@ -55,33 +55,79 @@ def build_pipeline(p: beam.Pipeline, opts: ClaimwireOptions, sources: list[dict]
         from transforms.documents import FilterPublished
         articles = articles | "FilterPublished" >> FilterPublished(opts.since, opts.until)
 
+    index = None
+    if not opts.no_dedup:
+        from transforms.stories import ReadStoryIndex, story_index_files
+        index_files = story_index_files(state_dir)
+        index = ReadStoryIndex(index_files) if index_files else None
+    tables = analyse(articles, opts, errors, index)
+    for table, rows in tables.items():
+        rows | f"Write{table.name.title().replace('_', '').replace('/', '')}" >> WriteTable(
+            table, opts.output, shards_for(table, opts.num_shards))
+    return {table.name.split("/")[-1]: rows for table, rows in tables.items()}
+
+
+def analyse(articles, opts: ClaimwireOptions, errors: list, story_index=None) -> dict:
+    """The stages after extraction, shared by batch and streaming: NER, story dedup, claims.
+    Returns {table: PCollection of its rows}; `errors` collects the earlier stages' dead letters."""
+    p = articles.pipeline
+    errors = list(errors)
     if not opts.no_ner:
         from transforms.ner import RecognizeEntities
         tagged = articles | "RecognizeEntities" >> RecognizeEntities(opts.ner_model, opts.ner_batch_size)
         articles = tagged.articles
         errors.append(tagged.errors)
 
-    outputs = {}
+    tables = {}
     if not opts.no_dedup:
         from transforms.dedup import DeduplicateStories, StoryParams
-        from transforms.stories import BuildStories, ReadStoryIndex, story_index_files
-        index_files = story_index_files(state_dir)
+        from transforms.stories import BuildStories
         deduped = articles | "DeduplicateStories" >> DeduplicateStories(
-            StoryParams(window_days=opts.story_window_days), ReadStoryIndex(index_files) if index_files else None,
-            opts.embedding_model)
+            StoryParams(window_days=opts.story_window_days), story_index, opts.embedding_model)
         articles = deduped["articles"]
-        outputs["stories"] = articles | "BuildStories" >> BuildStories()
-        outputs["stories"] | "WriteStories" >> WriteTable(STORIES, opts.output, 1)
-        deduped["index"] | "WriteStoryIndex" >> WriteTable(STORY_INDEX, opts.output, 1)
+        tables[STORIES] = articles | "BuildStories" >> BuildStories()
+        tables[STORY_INDEX] = deduped["index"]
 
     if not opts.no_claims:
         from transforms.claims import AggregateStoryClaims, ExtractClaims
-        outputs["claims"] = articles | "ExtractClaims" >> ExtractClaims()
-        outputs["story_claims"] = outputs["claims"] | "AggregateStoryClaims" >> AggregateStoryClaims()
-        outputs["claims"] | "WriteClaims" >> WriteTable(CLAIMS, opts.output, shards_for(CLAIMS, opts.num_shards))
-        outputs["story_claims"] | "WriteStoryClaims" >> WriteTable(STORY_CLAIMS, opts.output, 1)
+        tables[CLAIMS] = articles | "ExtractClaims" >> ExtractClaims()
+        tables[STORY_CLAIMS] = tables[CLAIMS] | "AggregateStoryClaims" >> AggregateStoryClaims()
 
-    all_errors = errors | "AllErrors" >> beam.Flatten(pipeline=p)
-    articles | "WriteArticles" >> WriteTable(ARTICLES, opts.output, shards_for(ARTICLES, opts.num_shards))
-    all_errors | "WriteErrors" >> WriteTable(ERRORS, opts.output, shards_for(ERRORS, opts.num_shards))
-    return dict(outputs, articles=articles, errors=all_errors)
+    tables[ARTICLES] = articles
+    tables[ERRORS] = errors | "AllErrors" >> beam.Flatten(pipeline=p)
+    return tables
+
+
+def build_streaming_pipeline(p: beam.Pipeline, opts: ClaimwireOptions, ticks=None) -> dict:
+    """The streaming job: poll ticks → per-feed conditional polls → entries new within the TTL → fixed windows →
+    the batch stages → one Parquet file per window and table. `ticks` defaults to a PeriodicImpulse every
+    --poll-interval seconds (until --stop-after, if given); tests pass a TestStream."""
+    from apache_beam.transforms.window import FixedWindows
+
+    from transforms.streaming import DedupEntries, PollFeeds, WriteWindowedTable
+    policy = opts.fetch_policy()
+    if ticks is None:
+        import time
+
+        from apache_beam.transforms.periodicsequence import PeriodicImpulse
+        from apache_beam.utils.timestamp import MAX_TIMESTAMP
+        now = time.time()
+        ticks = p | "PollTicks" >> PeriodicImpulse(
+            start_timestamp=now, stop_timestamp=now + opts.stop_after if opts.stop_after else MAX_TIMESTAMP,
+            fire_interval=opts.poll_interval)
+    feeds = list(opts.feeds)
+    polled = (ticks
+              | "FeedList" >> beam.FlatMap(lambda _tick: feed_sources(feeds))  # re-read: the list may change
+              | "PollFeeds" >> PollFeeds(policy))
+    window = FixedWindows(opts.window_seconds)
+    entries = (polled.entries
+               | "DedupEntries" >> DedupEntries(ttl_seconds=opts.seen_ttl_days * 86400)
+               | "Window" >> beam.WindowInto(window))
+    fetched = entries | "FetchArticles" >> FetchArticles(policy)
+    extracted = fetched.pages | "ExtractText" >> ExtractText(opts.extract_timeout)
+    feed_errors = polled.errors | "WindowFeedErrors" >> beam.WindowInto(window)
+    tables = analyse(extracted.articles, opts, [feed_errors, fetched.errors, extracted.errors])
+    for table, rows in tables.items():
+        rows | f"Write{table.name.title().replace('_', '').replace('/', '')}" >> WriteWindowedTable(
+            table, opts.output)
+    return {table.name.split("/")[-1]: rows for table, rows in tables.items()}

@@ -88,7 +88,15 @@ def run(argv: list[str]) -> int:
         _clear_old_shards(opts.output, opts.num_shards)
     started = time.time()
     p = beam.Pipeline(options=options)
-    build_pipeline(p, opts)
+    from apache_beam.options.pipeline_options import StandardOptions
+    if options.view_as(StandardOptions).streaming:
+        if not opts.feeds:
+            print("claimwire run --streaming: needs --feeds", file=sys.stderr)
+            return 2
+        from pipeline.assembly import build_streaming_pipeline
+        build_streaming_pipeline(p, opts)
+    else:
+        build_pipeline(p, opts)
     result = p.run()
     result.wait_until_finish()
     counters = stage_counters(result)

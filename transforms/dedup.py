@@ -394,9 +394,12 @@ class DeduplicateStories(beam.PTransform):
         new_sigs = signed | "SigOnly" >> beam.Map(lambda a_s: a_s[1])
         if isinstance(self.index, beam.PTransform):
             old_sigs = articles.pipeline | "StoryIndex" >> self.index
+            sigs = (new_sigs, old_sigs) | "AllSignatures" >> beam.Flatten()
+        elif self.index:
+            old_sigs = articles.pipeline | "StoryIndex" >> beam.Create(self.index)
+            sigs = (new_sigs, old_sigs) | "AllSignatures" >> beam.Flatten()
         else:
-            old_sigs = articles.pipeline | "StoryIndex" >> beam.Create(self.index or [])
-        sigs = (new_sigs, old_sigs) | "AllSignatures" >> beam.Flatten()
+            sigs = new_sigs  # (a streaming window: no global-window index source may be flattened in)
         assignments = sigs | "ResolveStories" >> ResolveStories(self.params)
         by_id = signed | "KeyArticles" >> beam.Map(lambda a_s: (a_s[0]["article_id"], a_s[0]))
         out_articles = ({"article": by_id, "assignment": assignments}
