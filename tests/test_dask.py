@@ -50,3 +50,20 @@ def test_dask_run_matches_direct_runner(dask_cluster, sample_run, sample_feeds, 
     # sharded tables: every shard file exists and each row is in exactly one of them
     files = sorted(p.name for p in (tmp_path / "articles").glob("*.parquet"))
     assert files == ["part-00000-of-00002.parquet", "part-00001-of-00002.parquet"]
+
+
+def test_wheel_for_setup_file_ships_the_model(tmp_path):
+    """Remote workers (Dataflow, Flink, Dask) get the package from setup.py: the wheel must carry the NER model."""
+    import glob
+    import os
+    import subprocess
+    import sys
+    import zipfile
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", root, "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(tmp_path)], check=True, capture_output=True)
+    names = zipfile.ZipFile(glob.glob(str(tmp_path / "*.whl"))[0]).namelist()
+    for f in ("model.int8.onnx", "model.safetensors", "tokenizer.json", "config.json", "claimwire_ner.json"):
+        assert f"models/claimwire-ner-v1/{f}" in names, f
+    for module in ("pipeline/dask_runner.py", "pipeline/follow.py", "transforms/streaming.py", "schemas/records.py"):
+        assert module in names, module
