@@ -59,10 +59,14 @@ def test_wheel_for_setup_file_ships_the_model(tmp_path):
     import subprocess
     import sys
     import zipfile
+    import shutil
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", root, "--no-deps", "--no-build-isolation", "-q",
-                    "-w", str(tmp_path)], check=True, capture_output=True)
-    names = zipfile.ZipFile(glob.glob(str(tmp_path / "*.whl"))[0]).namelist()
+    src = tmp_path / "src"  # pip builds in the tree it is given: a copy keeps build/ out of the checkout
+    shutil.copytree(root, src, ignore=shutil.ignore_patterns(".venv", ".git", "out", "build", "*.egg-info",
+                                                              "__pycache__", "tests", "samples", "bench"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(tmp_path / "dist")], check=True, capture_output=True)
+    names = zipfile.ZipFile(glob.glob(str(tmp_path / "dist" / "*.whl"))[0]).namelist()
     for f in ("model.int8.onnx", "model.safetensors", "tokenizer.json", "config.json", "claimwire_ner.json"):
         assert f"models/claimwire-ner-v1/{f}" in names, f
     for module in ("pipeline/dask_runner.py", "pipeline/follow.py", "transforms/streaming.py", "schemas/records.py"):
