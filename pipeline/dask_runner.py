@@ -1,4 +1,4 @@
-"""Beam's DaskRunner (2.77) with the two fixes claimwire's batch pipeline needs.
+"""Beam's DaskRunner (2.77) with the fixes claimwire's batch pipeline needs.
 
 Upstream, in apache_beam/runners/dask/dask_runner.py:
 1. A multi-output ParDo (`.with_outputs(...)`) becomes one Dask bag holding every output, and each consumer of
@@ -6,9 +6,12 @@ Upstream, in apache_beam/runners/dask/dask_runner.py:
    way round. Here a consumer of a tagged PCollection gets only the values of its tag.
 2. Output from finish_bundle is dropped, so RunInference loses each partition's last batch and Beam's file
    sinks write empty files. Here finish_bundle's outputs are kept.
-3. Only the last translated bag is computed, so every other sink branch (errors, stories, claims...) is silently
+3. beam.io.Read (ReadFromParquet: the story index of earlier runs) is translated to nothing, so its consumers
+   fail. Here each split of the source becomes a partition.
+4. Only the last translated bag is computed, so every other sink branch (errors, stories, claims...) is silently
    skipped. Here every leaf bag (a transform no one consumes) is computed, reduced to a count per partition so
    that nothing large travels back to the client.
+Without --dask_npartitions/--dask_partition_size, the first stage is split into 2 partitions per worker.
 (claimwire's WriteTable writes in process() after a GroupByKey anyway, so it never depended on finish_bundle.)
 Metrics are not collected by the DaskRunner; the summary then reads the Parquet only.
 
@@ -76,7 +79,27 @@ class TagKeepingParDo(evaluator.ParDo):
                 .map_partitions(_run_bundle_keeping_tags, invoker_args, invoker_kwargs, receivers))
 
 
+def _read_splits(splits) -> list:
+    out = []
+    for split in splits:
+        out.extend(split.source.read(split.source.get_range_tracker(split.start_position, split.stop_position)))
+    return out
+
+
+class ReadBoundedSource(evaluator.DaskBagOp):
+    """beam.io.Read of a bounded source (ReadFromParquet, ReadFromText...): upstream translates it to nothing, so
+    its consumers get no input. Here each split of the source is a partition, read on a worker."""
+
+    def apply(self, input_bag, side_inputs=None):
+        import dask.bag as db
+        splits = list(self.transform.source.split(desired_bundle_size=64 << 20))
+        return db.from_sequence(splits, npartitions=max(1, len(splits))).map_partitions(_read_splits)
+
+
 def _translation(node):
+    from apache_beam.runners.dask.overrides import _Read
+    if isinstance(node.transform, _Read):
+        return ReadBoundedSource
     op = TRANSLATIONS.get(node.transform.__class__, NoOp)
     return TagKeepingParDo if op is evaluator.ParDo else op
 
@@ -130,8 +153,10 @@ class DaskRunner(upstream.DaskRunner):
                             bags.append(None)
                             continue
                         bag = self._bag_of(value)
-                        if bag is not None:
-                            bags.append(bag)
+                        if bag is None:
+                            raise NotImplementedError(
+                                f"{node.full_label}: the DaskRunner cannot run {value.producer.full_label}")
+                        bags.append(bag)
                     kwargs["input_bag"] = bags[0] if len(bags) == 1 and not isinstance(op, Flatten) else bags
                 if node.side_inputs:
                     kwargs["side_inputs"] = [
@@ -151,6 +176,11 @@ class DaskRunner(upstream.DaskRunner):
         dask_options = options.view_as(upstream.DaskOptions).get_all_options(drop_default=True, current_only=True)
         bag_kwargs = upstream.DaskOptions._extract_bag_kwargs(dask_options)
         client = ddist.Client(**dask_options)
+        if not bag_kwargs:
+            # Upstream puts up to 128 created elements (feeds, input files) in one partition, and the partitions
+            # of the first stage carry through the shuffles: the whole job would run on one worker.
+            workers = len(client.scheduler_info().get("workers", {})) or 1
+            bag_kwargs = {"npartitions": 2 * workers}
         pipeline.replace_all(upstream.dask_overrides())
         visitor = self.to_dask_bag_visitor(bag_kwargs)
         pipeline.visit(visitor)
