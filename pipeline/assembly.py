@@ -67,7 +67,7 @@ def build_pipeline(p: beam.Pipeline, opts: ClaimwireOptions, sources: list[dict]
     return {table.name.split("/")[-1]: rows for table, rows in tables.items()}
 
 
-def analyse(articles, opts: ClaimwireOptions, errors: list, story_index=None) -> dict:
+def analyse(articles, opts: ClaimwireOptions, errors: list, story_index=None, windowed: bool = False) -> dict:
     """The stages after extraction, shared by batch and streaming: NER, story dedup, claims.
     Returns {table: PCollection of its rows}; `errors` collects the earlier stages' dead letters."""
     p = articles.pipeline
@@ -83,7 +83,7 @@ def analyse(articles, opts: ClaimwireOptions, errors: list, story_index=None) ->
         from transforms.dedup import DeduplicateStories, StoryParams
         from transforms.stories import BuildStories
         deduped = articles | "DeduplicateStories" >> DeduplicateStories(
-            StoryParams(window_days=opts.story_window_days), story_index, opts.embedding_model)
+            StoryParams(window_days=opts.story_window_days), story_index, opts.embedding_model, windowed)
         articles = deduped["articles"]
         tables[STORIES] = articles | "BuildStories" >> BuildStories()
         tables[STORY_INDEX] = deduped["index"]
@@ -101,16 +101,26 @@ def analyse(articles, opts: ClaimwireOptions, errors: list, story_index=None) ->
 def build_streaming_pipeline(p: beam.Pipeline, opts: ClaimwireOptions, ticks=None) -> dict:
     """The streaming job: poll ticks → per-feed conditional polls → entries new within the TTL → fixed windows →
     the batch stages → one Parquet file per window and table. `ticks` defaults to a PeriodicImpulse every
-    --poll-interval seconds (until --stop-after, if given); tests pass a TestStream."""
+    --poll-interval seconds (until --stop-after, if given); tests pass a TestStream.
+
+    What earlier runs left in the output directory is read once, at the start: the story index (new articles
+    join known stories) and, for a local directory, the URLs already written (a restarted job, whose Beam state
+    starts empty, does not write them again)."""
+    import datetime as dt
+    import time
+
+    from apache_beam.transforms.periodicsequence import PeriodicImpulse
     from apache_beam.transforms.window import FixedWindows
+    from apache_beam.utils.timestamp import MAX_TIMESTAMP
 
+    from pipeline.follow import load_seen
+    from transforms.stories import load_story_index
     from transforms.streaming import DedupEntries, PollFeeds, WriteWindowedTable
-    policy = opts.fetch_policy()
-    if ticks is None:
-        import time
 
-        from apache_beam.transforms.periodicsequence import PeriodicImpulse
-        from apache_beam.utils.timestamp import MAX_TIMESTAMP
+    policy = opts.fetch_policy()
+    started = dt.datetime.now(dt.timezone.utc)
+    job = started.strftime("%Y%m%dT%H%M%SZ")  # in file names: a restarted job never overwrites a window's file
+    if ticks is None:
         now = time.time()
         ticks = p | "PollTicks" >> PeriodicImpulse(
             start_timestamp=now, stop_timestamp=now + opts.stop_after if opts.stop_after else MAX_TIMESTAMP,
@@ -119,15 +129,21 @@ def build_streaming_pipeline(p: beam.Pipeline, opts: ClaimwireOptions, ticks=Non
     polled = (ticks
               | "FeedList" >> beam.FlatMap(lambda _tick: feed_sources(feeds))  # re-read: the list may change
               | "PollFeeds" >> PollFeeds(policy))
+    entries = polled.entries
+    seen = load_seen(opts.output, opts.seen_ttl_days, started) if "://" not in opts.output else frozenset()
+    if seen:
+        entries = entries | "SkipWritten" >> beam.ParDo(SkipSeenEntries(seen))
     window = FixedWindows(opts.window_seconds)
-    entries = (polled.entries
+    entries = (entries
                | "DedupEntries" >> DedupEntries(ttl_seconds=opts.seen_ttl_days * 86400)
                | "Window" >> beam.WindowInto(window))
     fetched = entries | "FetchArticles" >> FetchArticles(policy)
     extracted = fetched.pages | "ExtractText" >> ExtractText(opts.extract_timeout)
     feed_errors = polled.errors | "WindowFeedErrors" >> beam.WindowInto(window)
-    tables = analyse(extracted.articles, opts, [feed_errors, fetched.errors, extracted.errors])
+    index_rows = [] if opts.no_dedup else load_story_index(opts.output)
+    tables = analyse(extracted.articles, opts, [feed_errors, fetched.errors, extracted.errors], index_rows,
+                     windowed=True)
     for table, rows in tables.items():
         rows | f"Write{table.name.title().replace('_', '').replace('/', '')}" >> WriteWindowedTable(
-            table, opts.output)
+            table, opts.output, job)
     return {table.name.split("/")[-1]: rows for table, rows in tables.items()}

@@ -156,6 +156,12 @@ def block_keys(sig: dict, p: StoryParams) -> list[tuple]:
     return [(b, "home"), (b + 1, "guest")]
 
 
+def blocks_met(sig: dict, p: StoryParams) -> list:
+    """The home blocks of every index row that can meet this signature in block_keys' comparisons."""
+    b = block_keys(sig, p)[0][0]
+    return ["undated"] if b == "undated" else [b - 1, b, b + 1]
+
+
 def _neighbours(home: np.ndarray, pool: np.ndarray, k: int, p: StoryParams):
     """(row, col, cosine) of each home vector's top-k neighbours in pool with cosine >= min_cosine.
 
@@ -334,11 +340,14 @@ def _attach(kv):
         yield dict(article, **(assignment or {}))
 
 
-def _index_row(kv):
-    """The story index row of an article: its signature and the story it ended in."""
+def _index_row(kv, new_only: bool = False):
+    """The story index row of an article: its signature and the story it ended in. new_only (a streaming
+    window, whose index rows are added to the earlier ones): only articles of this window."""
     _, grouped = kv
     assignment = (list(grouped["assignment"]) or [None])[0]
     sigs = sorted(grouped["sig"], key=lambda s: s["story_id"] is not None)  # this run's signature first
+    if new_only and (not sigs or sigs[0]["story_id"] is not None):
+        return
     for sig in sigs[:1]:
         yield dict(sig, story_id=assignment["story_id"] if assignment else sig["story_id"])
 
@@ -380,11 +389,14 @@ class DeduplicateStories(beam.PTransform):
     """
 
     def __init__(self, params: StoryParams | None = None, index: "beam.PTransform | list[dict] | None" = None,
-                 embedding_model: str | None = None):
+                 embedding_model: str | None = None, windowed: bool = False):
         super().__init__()
         self.params = params or StoryParams()
         self.index = index  # a source of story index rows (ReadStoryIndex) or a list of them (tests)
         self.embedding_model = embedding_model
+        # streaming: `index` is a list of rows loaded when the job starts; each window takes the rows of the time
+        # blocks its articles meet, and writes index rows for its own articles only
+        self.windowed = windowed
 
     def expand(self, articles):
         from transforms.embed import EmbedArticles
@@ -395,11 +407,21 @@ class DeduplicateStories(beam.PTransform):
         if isinstance(self.index, beam.PTransform):
             old_sigs = articles.pipeline | "StoryIndex" >> self.index
             sigs = (new_sigs, old_sigs) | "AllSignatures" >> beam.Flatten()
+        elif self.index and self.windowed:
+            by_block = collections.defaultdict(list)
+            for row in self.index:
+                by_block[block_keys(row, self.params)[0][0]].append(row)
+            params = self.params
+            old_sigs = (new_sigs
+                        | "BlocksMet" >> beam.FlatMap(lambda s: blocks_met(s, params))
+                        | "OncePerWindow" >> beam.Distinct()
+                        | "IndexRowsOfBlock" >> beam.FlatMap(lambda b, rows: rows.get(b, []), rows=dict(by_block)))
+            sigs = (new_sigs, old_sigs) | "AllSignatures" >> beam.Flatten()
         elif self.index:
             old_sigs = articles.pipeline | "StoryIndex" >> beam.Create(self.index)
             sigs = (new_sigs, old_sigs) | "AllSignatures" >> beam.Flatten()
         else:
-            sigs = new_sigs  # (a streaming window: no global-window index source may be flattened in)
+            sigs = new_sigs
         assignments = sigs | "ResolveStories" >> ResolveStories(self.params)
         by_id = signed | "KeyArticles" >> beam.Map(lambda a_s: (a_s[0]["article_id"], a_s[0]))
         out_articles = ({"article": by_id, "assignment": assignments}
@@ -407,5 +429,5 @@ class DeduplicateStories(beam.PTransform):
                         | "Attach" >> beam.FlatMap(_attach))
         index = ({"sig": sigs | "KeySigs" >> beam.Map(lambda s: (s["article_id"], s)), "assignment": assignments}
                  | "JoinIndex" >> beam.CoGroupByKey()
-                 | "IndexRows" >> beam.FlatMap(_index_row))
+                 | "IndexRows" >> beam.FlatMap(_index_row, new_only=self.windowed))
         return {"articles": out_articles, "index": index}

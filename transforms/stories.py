@@ -51,6 +51,21 @@ def story_index_files(output_dir: str) -> str | None:
     return pattern if found else None
 
 
+def load_story_index(output_dir: str) -> list[dict]:
+    """The story index rows of earlier runs and windows, read now (a streaming job takes them at its start)."""
+    import pyarrow.parquet as pq
+    pattern = story_index_files(output_dir)
+    if not pattern:
+        return []
+    rows = []
+    for meta in FileSystems.match([pattern])[0].metadata_list:
+        with FileSystems.open(meta.path) as f:
+            rows.extend(pq.read_table(f).to_pylist())
+    for row in rows:
+        row.pop("schema_version", None)
+    return rows
+
+
 class ReadStoryIndex(beam.PTransform):
     """Story index rows (signature dicts) from Parquet, read by the runner like any other source."""
 

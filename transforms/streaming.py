@@ -113,28 +113,33 @@ class ParquetSink(fileio.FileSink):
         self.rows = []
 
 
-def window_file_name(window, pane, shard_index, total_shards, compression, destination) -> str:
-    """part-<start>-<end>-<pane>-SSSSS-of-NNNNN.parquet with compact UTC times: no ':' in the name, which
-    Hadoop paths (Spark) and Windows reject."""
-    def stamp(ts):
-        return ts.to_utc_datetime().strftime("%Y%m%dT%H%M%SZ")
-    span = f"{stamp(window.start)}-{stamp(window.end)}" if hasattr(window, "start") else "global"
-    pane_index = pane.index if pane is not None else 0
-    return f"part-{span}-{pane_index}-{shard_index or 0:05d}-of-{total_shards or 1:05d}.parquet"
+def window_file_naming(job: str):
+    """fileio file naming: part-<start>-<end>-<job>-<pane>-SSSSS-of-NNNNN.parquet, UTC times without ':' (Hadoop
+    paths, hence Spark, and Windows reject it). `job` (the job's start time) keeps a restarted job from
+    overwriting the file an earlier job wrote for the same window."""
+    def name(window, pane, shard_index, total_shards, compression, destination) -> str:
+        def stamp(ts):
+            return ts.to_utc_datetime().strftime("%Y%m%dT%H%M%SZ")
+        span = f"{stamp(window.start)}-{stamp(window.end)}" if hasattr(window, "start") else "global"
+        pane_index = pane.index if pane is not None else 0
+        return f"part-{span}-{job}-{pane_index}-{shard_index or 0:05d}-of-{total_shards or 1:05d}.parquet"
+    return name
 
 
 class WriteWindowedTable(beam.PTransform):
-    """rows → OUT/<table>/part-<window start>-<window end>-<pane>-00000-of-00001.parquet, one file per window."""
+    """rows → OUT/<table>/part-<window start>-<window end>-<job>-<pane>-00000-of-00001.parquet: one file per
+    window (and job)."""
 
-    def __init__(self, table: Table, output_dir: str):
+    def __init__(self, table: Table, output_dir: str, job: str):
         super().__init__()
         self.table = table
         self.output_dir = output_dir
+        self.job = job
 
     def expand(self, rows):
         table = self.table
         return rows | "WriteToFiles" >> fileio.WriteToFiles(
             path=f"{self.output_dir.rstrip('/')}/{table.name}",
-            file_naming=window_file_name,
+            file_naming=window_file_naming(self.job),
             sink=lambda _destination: ParquetSink(table),
             shards=1)
