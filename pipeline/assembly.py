@@ -103,9 +103,9 @@ def build_streaming_pipeline(p: beam.Pipeline, opts: ClaimwireOptions, ticks=Non
     the batch stages → one Parquet file per window and table. `ticks` defaults to a PeriodicImpulse every
     --poll-interval seconds (until --stop-after, if given); tests pass a TestStream.
 
-    What earlier runs left in the output directory is read once, at the start: the story index (new articles
-    join known stories) and, for a local directory, the URLs already written (a restarted job, whose Beam state
-    starts empty, does not write them again)."""
+    The story index in the output directory is read as each window fires (stories of earlier runs and of this
+    job's earlier windows); for a local directory the URLs already written are read at the start (a restarted
+    job, whose Beam state starts empty, does not write them again)."""
     import datetime as dt
     import time
 
@@ -114,7 +114,6 @@ def build_streaming_pipeline(p: beam.Pipeline, opts: ClaimwireOptions, ticks=Non
     from apache_beam.utils.timestamp import MAX_TIMESTAMP
 
     from pipeline.follow import load_seen
-    from transforms.stories import load_story_index
     from transforms.streaming import DedupEntries, PollFeeds, WriteWindowedTable
 
     policy = opts.fetch_policy()
@@ -140,9 +139,8 @@ def build_streaming_pipeline(p: beam.Pipeline, opts: ClaimwireOptions, ticks=Non
     fetched = entries | "FetchArticles" >> FetchArticles(policy)
     extracted = fetched.pages | "ExtractText" >> ExtractText(opts.extract_timeout)
     feed_errors = polled.errors | "WindowFeedErrors" >> beam.WindowInto(window)
-    index_rows = [] if opts.no_dedup else load_story_index(opts.output)
-    tables = analyse(extracted.articles, opts, [feed_errors, fetched.errors, extracted.errors], index_rows,
-                     windowed=True)
+    tables = analyse(extracted.articles, opts, [feed_errors, fetched.errors, extracted.errors],
+                     story_index=opts.output, windowed=True)  # the live index: read as each window fires
     for table, rows in tables.items():
         rows | f"Write{table.name.title().replace('_', '').replace('/', '')}" >> WriteWindowedTable(
             table, opts.output, job)

@@ -28,8 +28,9 @@ class GrowingFeed:
     """/feed.xml lists items 1..count; each feed request after the first adds grow_by items. ETag and 304 unless
     conditional is off. Article pages /a/N.html; one of them can be made to hang."""
 
-    def __init__(self, count=2, grow_by=0, conditional=True, max_count=1000):
+    def __init__(self, count=2, grow_by=0, conditional=True, max_count=1000, links=None):
         self.count, self.grow_by, self.conditional, self.max_count = count, grow_by, conditional, max_count
+        self.links = links  # item N links to links[N-1] (pages elsewhere) instead of /a/N.html
         self.feed_requests, self.not_modified, self.page_hits = 0, 0, {}
         self.slow_page, self.slow_seconds, self.slow_started = None, 0.0, threading.Event()
         self.lock = threading.Lock()
@@ -85,7 +86,8 @@ class GrowingFeed:
     def rss(self) -> str:
         base = self.url.rsplit("/", 1)[0]
         items = "".join(
-            f"<item><title>Report {n}</title><link>{base}/a/{n}.html</link><guid>item-{n}</guid>"
+            f"<item><title>Report {n}</title><link>{self.links[n - 1] if self.links else f'{base}/a/{n}.html'}"
+            f"</link><guid>item-{n}</guid>"
             f"<pubDate>{format_datetime(_date(n))}</pubDate></item>" for n in range(1, self.count + 1))
         return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Growing</title>{items}</channel></rss>'
 

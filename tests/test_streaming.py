@@ -113,3 +113,34 @@ def test_a_later_streaming_job_joins_the_stories_of_earlier_ones(sample_site, tm
     run_stream(tmp_path, urls["cnewslive"], 130)
     again = duckdb.sql(f"select count(*) from read_parquet('{tmp_path}/articles/*.parquet')").fetchall()[0][0]
     assert again == articles
+
+
+def test_a_window_joins_the_stories_of_earlier_windows_of_the_same_job(sample_site, tmp_path):
+    """The live story index: the feed lists seed A at the first poll and adds its rewrite, seed B (another outlet,
+    almost no shared wording), at the second poll, one window later. B's window reads the index rows A's window
+    wrote and B takes A's story id."""
+    import duckdb
+    host, port = sample_site.server_address[:2]
+    links = [f"http://{host}:{port}/cnewslive/north-korean-soldiers-deployed-russia.html",
+             f"http://{host}:{port}/timeswordle/3000-north-korean-troops-sent-russia.html"]
+    feed = GrowingFeed(count=1, grow_by=1, max_count=2, links=links)
+    try:
+        # the pages are on another loopback server than the feed: allow it (else: blocked_address)
+        options = PipelineOptions(["--feeds", feed.url, "--output", str(tmp_path), "--min-host-delay", "0",
+                                   "--window-seconds", "60", "--streaming", "--allow-private-hosts"])
+        ticks = (TestStream().advance_watermark_to(0)
+                 .add_elements([TimestampedValue("tick", 10)]).advance_watermark_to(60)
+                 .add_elements([TimestampedValue("tick", 70)]).advance_watermark_to_infinity())
+        p = beam.Pipeline(runner=BundleBasedDirectRunner(), options=options)
+        build_streaming_pipeline(p, options.view_as(ClaimwireOptions), ticks=p | "Ticks" >> ticks)
+        p.run().wait_until_finish()
+    finally:
+        feed.close()
+    files = sorted(glob.glob(os.path.join(tmp_path, "articles", "*.parquet")))
+    assert len(files) == 2  # one window each
+    rows = [pq.read_table(f, columns=["url", "story_id"]).to_pylist() for f in files]
+    assert [len(r) for r in rows] == [1, 1]
+    assert rows[0][0]["url"] == links[0] and rows[1][0]["url"] == links[1]
+    assert rows[1][0]["story_id"] == rows[0][0]["story_id"]
+    assert duckdb.sql(f"select count(*) from read_parquet('{tmp_path}/state/story_index/*.parquet')").fetchall() \
+        == [(2,)]

@@ -392,10 +392,12 @@ class DeduplicateStories(beam.PTransform):
                  embedding_model: str | None = None, windowed: bool = False):
         super().__init__()
         self.params = params or StoryParams()
-        self.index = index  # a source of story index rows (ReadStoryIndex) or a list of them (tests)
+        # batch: a source of story index rows (ReadStoryIndex) or a list of them (tests);
+        # windowed (streaming): the output directory, whose index files each window reads when it fires
+        # (LiveIndexRows), so it meets the stories of earlier runs and of this job's earlier windows; a window
+        # writes index rows for its own articles only
+        self.index = index
         self.embedding_model = embedding_model
-        # streaming: `index` is a list of rows loaded when the job starts; each window takes the rows of the time
-        # blocks its articles meet, and writes index rows for its own articles only
         self.windowed = windowed
 
     def expand(self, articles):
@@ -407,15 +409,13 @@ class DeduplicateStories(beam.PTransform):
         if isinstance(self.index, beam.PTransform):
             old_sigs = articles.pipeline | "StoryIndex" >> self.index
             sigs = (new_sigs, old_sigs) | "AllSignatures" >> beam.Flatten()
-        elif self.index and self.windowed:
-            by_block = collections.defaultdict(list)
-            for row in self.index:
-                by_block[block_keys(row, self.params)[0][0]].append(row)
+        elif self.windowed and isinstance(self.index, str):
+            from transforms.stories import LiveIndexRows
             params = self.params
             old_sigs = (new_sigs
                         | "BlocksMet" >> beam.FlatMap(lambda s: blocks_met(s, params))
                         | "OncePerWindow" >> beam.Distinct()
-                        | "IndexRowsOfBlock" >> beam.FlatMap(lambda b, rows: rows.get(b, []), rows=dict(by_block)))
+                        | "LiveIndexRows" >> beam.ParDo(LiveIndexRows(self.index, params)))
             sigs = (new_sigs, old_sigs) | "AllSignatures" >> beam.Flatten()
         elif self.index:
             old_sigs = articles.pipeline | "StoryIndex" >> beam.Create(self.index)

@@ -7,6 +7,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from schemas import STORIES, STORY_INDEX
+from transforms.common import CountingDoFn
 
 
 def story_record(story_id: str, articles: list[dict]) -> dict:
@@ -51,19 +52,42 @@ def story_index_files(output_dir: str) -> str | None:
     return pattern if found else None
 
 
-def load_story_index(output_dir: str) -> list[dict]:
-    """The story index rows of earlier runs and windows, read now (a streaming job takes them at its start)."""
-    import pyarrow.parquet as pq
-    pattern = story_index_files(output_dir)
-    if not pattern:
-        return []
-    rows = []
-    for meta in FileSystems.match([pattern])[0].metadata_list:
-        with FileSystems.open(meta.path) as f:
-            rows.extend(pq.read_table(f).to_pylist())
-    for row in rows:
-        row.pop("schema_version", None)
-    return rows
+class LiveIndexRows(CountingDoFn):
+    """time block → the story index rows whose home block it is, read from the index files present when the
+    window fires: those of earlier runs and those this streaming job's earlier windows wrote. Each file is read
+    once per worker (files are final when they appear: fileio renames them into place)."""
+    stage = "dedup"
+
+    def __init__(self, output_dir: str, params):
+        self.output_dir = output_dir
+        self.params = params
+
+    def setup(self):
+        self.read_files = set()
+        self.by_block = collections.defaultdict(dict)
+
+    def start_bundle(self):
+        import pyarrow.parquet as pq
+
+        from transforms.dedup import block_keys
+        pattern = story_index_files(self.output_dir)
+        if not pattern:
+            return
+        for meta in FileSystems.match([pattern])[0].metadata_list:
+            if meta.path in self.read_files:
+                continue
+            with FileSystems.open(meta.path) as f:
+                rows = pq.read_table(f).to_pylist()
+            for row in rows:
+                row.pop("schema_version", None)
+                self.by_block[block_keys(row, self.params)[0][0]].setdefault(row["article_id"], row)
+            self.read_files.add(meta.path)
+            self.count("index_files_read")
+
+    def process(self, block):
+        rows = list(self.by_block.get(block, {}).values())
+        self.count("index_rows_met", len(rows))
+        yield from rows
 
 
 class ReadStoryIndex(beam.PTransform):
