@@ -8,7 +8,8 @@ long-running job is a loop of ordinary batch runs. Each cycle:
    rows of the last --seen-ttl-days: the output itself is the record of what was done), and the story index;
 2. runs the batch pipeline into `OUT/.staging/`: only changed feeds are parsed, only unseen entries fetched;
 3. commits: moves the staged Parquet files to `OUT/<table>/cycle-NNNNNN-part-…parquet`, replaces the state
-   tables, and last writes `state/follow.json` with the cycle number.
+   tables, rebuilds `stories` and `story_claims` over all cycles (rebuild_story_tables), and last writes
+   `state/follow.json` with the cycle number.
 
 Stopping (Ctrl-C, SIGTERM) during a run abandons the staging directory: nothing of that cycle is visible and the
 next start redoes it. A signal during the commit waits for the commit to finish. Files of a cycle newer than
@@ -17,6 +18,7 @@ written exactly once.
 """
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import glob
 import json
@@ -112,6 +114,7 @@ def commit(output_dir: str, staging: str, cycle: int) -> dict[str, int]:
                 os.remove(old)
         for path in staged:
             os.replace(path, os.path.join(final_dir, os.path.basename(path)))
+    rebuild_story_tables(output_dir)
     manifest = os.path.join(output_dir, MANIFEST)
     with open(manifest + ".tmp", "w") as f:
         json.dump({"cycle": cycle, "committed_at": dt.datetime.now(dt.timezone.utc).isoformat(),
@@ -119,6 +122,45 @@ def commit(output_dir: str, staging: str, cycle: int) -> dict[str, int]:
     os.replace(manifest + ".tmp", manifest)
     shutil.rmtree(staging, ignore_errors=True)
     return added
+
+
+def rebuild_story_tables(output_dir: str) -> None:
+    """stories and story_claims over every committed cycle, under the story ids of the current index.
+
+    A cycle only sees its own articles, so its stories rows would each cover part of a story; these two small
+    tables are rebuilt whole instead (one file each), with the same record functions as the pipeline. An
+    article's articles.story_id stays the id it was written with; a later cycle that merges two stories changes
+    the index, and these tables follow the index."""
+    from schemas import STORIES, STORY_CLAIMS
+    from transforms.claims import story_claim_records
+    from transforms.parquet import shard_path, write_rows
+    from transforms.stories import story_record
+    if not glob.glob(os.path.join(output_dir, STORIES.name, "cycle-*.parquet")):
+        return  # --no-dedup: no stories to rebuild
+    story_of = {r["article_id"]: r["story_id"] for r in _read(output_dir, STORY_INDEX.name, ["article_id", "story_id"])}
+
+    def current(row):
+        return story_of.get(row["article_id"]) or row.get("story_id") or row["article_id"]
+
+    articles = {}
+    for a in _read(output_dir, "articles", ["article_id", "story_id", "published_at", "duplicate_of", "entities",
+                                            "outlet", "title"]):
+        articles[a["article_id"]] = a
+    by_story = collections.defaultdict(list)
+    for a in articles.values():
+        by_story[current(a)].append(a)
+    claims_by_story = collections.defaultdict(dict)
+    for c in _read(output_dir, "claims", ["claim_id", "article_id", "story_id", "stance", "value", "subject",
+                                          "unit_family", "outlet", "claimant"]):
+        claims_by_story[current(c)][c["claim_id"]] = c
+    tables = {
+        STORIES: [story_record(sid, arts) for sid, arts in by_story.items()],
+        STORY_CLAIMS: [r for sid, cs in claims_by_story.items() for r in story_claim_records(sid, list(cs.values()))],
+    }
+    for table, rows in tables.items():
+        for old in glob.glob(os.path.join(output_dir, table.name, "cycle-*.parquet")):
+            os.remove(old)
+        write_rows(shard_path(output_dir, table, 0, 1), table, rows)
 
 
 class _Signals:

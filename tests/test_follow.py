@@ -60,6 +60,14 @@ def test_follow_writes_each_growing_item_once(tmp_path):
         assert len(written_ids(tmp_path)) == 7 and feed.page_hits[7] == 1 and feed.page_hits[6] == 1
         # a plain batch run must not mix its files into a follow directory
         assert main(["run", "--feeds", feed.url, "--output", str(tmp_path)]) == 2
+        # stories and story_claims are rebuilt over all cycles: the rows of one batch run over the same 7 items
+        batch_out = tmp_path.parent / (tmp_path.name + "-batch")
+        assert main(["run", "--feeds", feed.url, "--output", str(batch_out), "--min-host-delay", "0"]) == 0
+        for table in ("stories", "story_claims"):
+            assert os.listdir(tmp_path / table) == ["part-00000-of-00001.parquet"]
+            followed = q(f"select * from read_parquet('{tmp_path}/{table}/*.parquet') order by 1")
+            batch = q(f"select * from read_parquet('{batch_out}/{table}/*.parquet') order by 1")
+            assert followed == batch and followed, table
     finally:
         feed.close()
 
