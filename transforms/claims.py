@@ -100,9 +100,9 @@ NP_NOUNS = {"lawmakers", "lawmaker", "officials", "official", "sources", "source
             "both", "two", "deputy", "prime", "foreign", "presidential", "parliamentary", "state", "national",
             "regional", "local", "senior", "top", "civil", "protection", "emergency", "electoral", "weather", "fire",
             "air", "joint", "chiefs", "of", "at", "and", "countries", "nations", "sides", "governments", "groups",
-            "officers", "workers", "unions", "teams", "clubs", "companies", "banks", "ministers", "leaders",
-            "results", "figures", "data", "polls", "surveys", "estimates", "records", "preliminary", "official",
-            "final", "agriculture", "finance", "economy", "interior", "health", "transport", "energy", "trade",
+            "workers", "unions", "teams", "clubs", "companies", "banks", "ministers", "leaders", "results",
+            "figures", "data", "polls", "surveys", "estimates", "records", "preliminary", "final", "agriculture",
+            "finance", "economy", "interior", "health", "transport", "energy", "trade",
             "city", "traders", "markets", "forecasters", "rescuers", "central"}
 PRONOUNS = {"he", "she", "they", "it"}
 _PHONE = re.compile(r"\+?\d[\d\s().-]{8,}\d")

@@ -8,8 +8,9 @@ Three levels, none of them all-pairs:
    MIN_SHARED_BANDS of the 16 bands (counted with CombinePerKey), so no MinHash array is shuffled;
 3. same story: title+lead embeddings (all-MiniLM-L6-v2, RunInference). Candidates come from publish-time blocks
    (an article meets only articles published within the window: its own block and the previous one), searched
-   exactly (chunked BLAS, deterministic) up to 20,000 articles a block and with a faiss HNSW index beyond; a candidate becomes an edge when cosine
-   plus the evidence of shared named entities and shared figures clears a threshold. Cosine alone cannot separate
+   exactly (chunked BLAS, deterministic) up to 20,000 articles a block and with a faiss HNSW index beyond; a
+   candidate becomes an edge when cosine plus the evidence of shared named entities and shared figures clears a
+   threshold. Cosine alone cannot separate
    an event from a topic ("North Korea sends troops to Russia" vs "North Korea blows up roads" are 0.4-0.6 apart,
    the seeds 0.74); shared figures (3,000 troops, 10,000 troops) and shared actors are what an event adds.
 
