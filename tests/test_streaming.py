@@ -144,3 +144,27 @@ def test_a_window_joins_the_stories_of_earlier_windows_of_the_same_job(sample_si
     assert rows[1][0]["story_id"] == rows[0][0]["story_id"]
     assert duckdb.sql(f"select count(*) from read_parquet('{tmp_path}/state/story_index/*.parquet')").fetchall() \
         == [(2,)]
+
+
+def test_dedup_entries_by_url_and_guid_with_a_ttl():
+    """Same canonical URL (tracking parameter) or same feed guid (changed link): once per TTL; after the TTL
+    (event time) the key's state is gone and the item passes again."""
+    from transforms.streaming import DedupEntries
+
+    def entry(url, guid, feed="f1"):
+        return {"url": url, "guid": guid, "feed_url": feed}
+
+    stream = (TestStream()
+              .advance_watermark_to(0)
+              .add_elements([TimestampedValue(entry("https://a.example/x", "g1"), 10)])
+              .add_elements([TimestampedValue(entry("https://a.example/x?utm_source=rss", "g9", "f2"), 20)])
+              .add_elements([TimestampedValue(entry("https://a.example/x-corrected", "g1"), 30)])
+              .add_elements([TimestampedValue(entry("https://a.example/y", "g2"), 40)])
+              .advance_watermark_to(500)  # past the 100 s TTL of the first sightings
+              .add_elements([TimestampedValue(entry("https://a.example/x", "g1"), 510)])
+              .advance_watermark_to_infinity())
+    options = PipelineOptions(["--streaming"])
+    with beam.Pipeline(runner=BundleBasedDirectRunner(), options=options) as p:
+        out = p | stream | DedupEntries(ttl_seconds=100) | beam.Map(lambda e: (e["url"], e["guid"]))
+        assert_that(out, equal_to([("https://a.example/x", "g1"), ("https://a.example/y", "g2"),
+                                   ("https://a.example/x", "g1")]))

@@ -4,8 +4,9 @@ The batch stages (FetchArticles, ExtractText, RecognizeEntities, DeduplicateStor
 unchanged; only these differ:
 - PollFeeds: a stateful DoFn keyed by feed URL keeps each feed's ETag / Last-Modified / body hash between polls
   (the same conditional GET as `--follow`);
-- DedupEntries: keyed by canonical URL, remembers each URL for `ttl` seconds of event time (a timer clears it),
-  so an item a feed lists for days is processed once, and the state stays bounded (no global key);
+- DedupEntries: keyed by canonical URL and then by feed guid, remembers each key for `ttl` seconds of event time
+  (a timer clears it), so an item a feed lists for days is processed once, and the state stays bounded (no
+  global key);
 - WriteWindowedTable: fileio.WriteToFiles with a Parquet sink, one file per window per table (Beam's
   WriteToParquet corrupts files in streaming).
 """
@@ -56,7 +57,7 @@ class PollFeeds(beam.PTransform):
 
 
 class DedupEntryUrls(CountingDoFn):
-    """(canonical_url, entry) → the entry, the first time the URL is seen within `ttl_seconds` of event time."""
+    """(key, entry) → the entry, the first time the key is seen within `ttl_seconds` of event time."""
     stage = "dedup_entries"
     SEEN = ReadModifyWriteStateSpec("seen", VarIntCoder())
     EXPIRY = TimerSpec("expiry", TimeDomain.WATERMARK)
@@ -81,7 +82,16 @@ class DedupEntryUrls(CountingDoFn):
         self.count("expired")
 
 
+def guid_key(entry: dict) -> str:
+    """A feed's own id for an item (RSS guid / Atom id), scoped to the feed; the URL when there is none."""
+    guid = entry.get("guid")
+    return f"{entry.get('feed_url')}\x1f{guid}" if guid else canonicalize_url(entry["url"])
+
+
 class DedupEntries(beam.PTransform):
+    """An entry passes once per TTL by canonical URL (the same story in several feeds, tracking parameters) and
+    once by its feed's guid (an item whose link changed, e.g. a corrected slug)."""
+
     def __init__(self, ttl_seconds: float):
         super().__init__()
         self.ttl_seconds = ttl_seconds
@@ -90,7 +100,9 @@ class DedupEntries(beam.PTransform):
         return (entries
                 | "KeyByCanonicalUrl" >> beam.Map(lambda e: (canonicalize_url(e["url"]), e)).with_output_types(
                     KV[str, Any])
-                | "FirstWithinTtl" >> beam.ParDo(DedupEntryUrls(self.ttl_seconds)))
+                | "FirstUrlWithinTtl" >> beam.ParDo(DedupEntryUrls(self.ttl_seconds))
+                | "KeyByGuid" >> beam.Map(lambda e: (guid_key(e), e)).with_output_types(KV[str, Any])
+                | "FirstGuidWithinTtl" >> beam.ParDo(DedupEntryUrls(self.ttl_seconds)))
 
 
 class ParquetSink(fileio.FileSink):
