@@ -110,6 +110,29 @@ def test_untrusted_link_to_loopback_is_blocked_without_a_request(httpserver):
     assert c.fetch(httpserver.url_for("/secret"), trusted_hosts={host}).body == b"internal"
 
 
+def test_connection_uses_the_checked_address_not_a_second_lookup(httpserver, monkeypatch):
+    """DNS rebinding: a name that passes the check must not be resolved again for the connection (a second
+    answer could be internal). Loopback stands in for a public address here; the name is looked up once."""
+    import socket
+
+    import transforms.http_client as http_client
+    httpserver.expect_request("/page").respond_with_data("public page")
+    monkeypatch.setattr(http_client, "is_public_address", lambda ip: ip == "127.0.0.1")
+    lookups = []
+    real_getaddrinfo = socket.getaddrinfo
+
+    def counting_getaddrinfo(host, *args, **kwargs):
+        lookups.append(host)
+        return real_getaddrinfo(host, *args, **kwargs)
+    monkeypatch.setattr(socket, "getaddrinfo", counting_getaddrinfo)
+    port = httpserver.port
+    c, _ = client()
+    r = c.fetch(f"http://localhost:{port}/page")
+    assert r.body == b"public page"
+    assert lookups.count("localhost") == 1, lookups
+    assert httpserver.log[-1][0].headers["Host"] == f"localhost:{port}"
+
+
 def test_trusted_url_redirecting_to_another_loopback_host_is_blocked(httpserver):
     httpserver.expect_request("/jump").respond_with_response(
         Response(status=302, headers={"Location": "http://127.0.0.2:9/internal"}))

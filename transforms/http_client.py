@@ -250,13 +250,32 @@ class HttpClient:
             return True
         return Protego.parse(r.body.decode("utf-8", "replace"))
 
-    def _check_address(self, url: str, trusted: bool, trusted_hosts) -> None:
+    def _check_address(self, url: str, trusted: bool, trusted_hosts) -> str | None:
+        """Raises blocked_address when url's host resolves to a non-public address. Returns the checked address
+        the connection must use (None when no check applies): connecting by name would resolve it again, and a
+        second answer could point at an internal host (DNS rebinding)."""
         host, port = check_url(url)
         if trusted or self.policy.allow_private_hosts or host_key(url) in trusted_hosts:
-            return
-        for ip in resolve(host, port):
+            return None
+        addresses = resolve(host, port)
+        for ip in addresses:
             if not is_public_address(ip):
                 raise FetchError("blocked_address", f"{host} resolves to non-public address {ip}")
+        return addresses[0]
+
+    def _request(self, url: str, pinned_ip: str | None, headers: dict, timeout):
+        if pinned_ip is None:
+            return self.pool.request("GET", url, headers=headers, redirect=False, preload_content=False,
+                                     decode_content=False, timeout=timeout)
+        parts = urlsplit(url)
+        host, port = check_url(url)
+        # TLS still verifies the certificate for the name (SNI and hostname check), not for the address
+        tls = {"server_hostname": host, "assert_hostname": host} if parts.scheme == "https" else {}
+        pool = self.pool.connection_from_host(pinned_ip, port=port, scheme=parts.scheme, pool_kwargs=tls)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        return pool.urlopen("GET", path, headers=dict(headers, Host=parts.netloc.rsplit("@", 1)[-1]),
+                            redirect=False, preload_content=False, decode_content=False, retries=False,
+                            timeout=timeout, assert_same_host=False)
 
     def _fetch_once(self, url: str, *, trusted: bool, trusted_hosts, etag=None, last_modified=None,
                     max_bytes: int | None = None) -> Response:
@@ -266,7 +285,7 @@ class HttpClient:
         seen, current, hop_trusted = [url], url, trusted
         trusted_hosts = set(trusted_hosts) | ({host_key(url)} if trusted else set())
         for _ in range(p.max_redirects + 1):
-            self._check_address(current, hop_trusted, trusted_hosts)
+            pinned_ip = self._check_address(current, hop_trusted, trusted_hosts)
             self.throttle.wait(host_key(current))
             headers = {"User-Agent": p.user_agent, "Accept-Encoding": "gzip, deflate",
                        "Accept": "application/rss+xml, application/atom+xml, application/xml, text/xml, "
@@ -276,10 +295,8 @@ class HttpClient:
             if last_modified:
                 headers["If-Modified-Since"] = last_modified
             try:
-                r = self.pool.request(
-                    "GET", current, headers=headers, redirect=False, preload_content=False, decode_content=False,
-                    timeout=urllib3.Timeout(connect=p.connect_timeout,
-                                            read=max(0.1, min(p.read_timeout, deadline - time.monotonic()))))
+                r = self._request(current, pinned_ip, headers, urllib3.Timeout(
+                    connect=p.connect_timeout, read=max(0.1, min(p.read_timeout, deadline - time.monotonic()))))
             except (urllib3.exceptions.ConnectTimeoutError, urllib3.exceptions.ReadTimeoutError) as e:
                 raise FetchError("timeout", f"{type(e).__name__}: {e}") from e
             except urllib3.exceptions.NewConnectionError as e:
