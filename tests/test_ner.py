@@ -136,3 +136,15 @@ def test_claimwire_ner_command_matches_the_library(tagger):
     assert [r["id"] for r in rows] == ["a", "b"] and rows[1]["entities"] == []
     expected = tagger.predict([text])[0]
     assert [(e["text"], e["start"]) for e in rows[0]["entities"]] == [(e["text"], e["start"]) for e in expected]
+
+
+def test_names_beyond_conll_are_found_whole(tagger):
+    """bench/names_probe.json: 25 person names from naming traditions CoNLL-2003 barely has (Korean, Chinese,
+    Vietnamese, West and South African, Arabic, Indian, Ukrainian, Latin American, Japanese, Kazakh)."""
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    from names import PROBE, score
+    items = json.load(open(PROBE, encoding="utf-8"))["items"]
+    result = score(tagger, items, rules=True)
+    assert result["total"] == 25
+    assert result["found"] >= 23, result["misses"]
+    assert result["invented"] <= 5, result["extra"]
