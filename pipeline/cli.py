@@ -75,8 +75,9 @@ def run(argv: list[str]) -> int:
         return 2
     from pipeline.follow import follow, is_follow_dir
     if opts.follow:
-        if "://" in opts.output or not opts.feeds:
-            print("claimwire run --follow: needs --feeds and a local --output directory", file=sys.stderr)
+        if "://" in opts.output or not opts.feeds or opts.input:
+            print("claimwire run --follow: needs --feeds (archives in --input are a batch job) and a local "
+                  "--output directory", file=sys.stderr)
             return 2
         return follow(argv, options, opts)
     if "://" not in opts.output:
@@ -90,8 +91,8 @@ def run(argv: list[str]) -> int:
     p = beam.Pipeline(options=options)
     from apache_beam.options.pipeline_options import StandardOptions
     if options.view_as(StandardOptions).streaming:
-        if not opts.feeds:
-            print("claimwire run --streaming: needs --feeds", file=sys.stderr)
+        if not opts.feeds or opts.input:
+            print("claimwire run --streaming: needs --feeds (archives in --input are a batch job)", file=sys.stderr)
             return 2
         from pipeline.assembly import build_streaming_pipeline
         build_streaming_pipeline(p, opts)

@@ -122,7 +122,13 @@ def test_files_of_a_cycle_killed_mid_commit_are_removed(tmp_path):
     assert not (tmp_path / ".staging").exists()
 
 
-@pytest.mark.parametrize("argv", [["--follow", "--input", "x.jsonl"], ["--follow", "--feeds", "f", "--output", "gs://b/o"]])
-def test_follow_needs_feeds_and_a_local_output(argv, tmp_path):
+@pytest.mark.parametrize("argv", [
+    ["--follow", "--input", "x.jsonl"],
+    ["--follow", "--feeds", "f", "--output", "gs://b/o"],
+    ["--follow", "--feeds", "f", "--input", "x.jsonl"],
+    ["--streaming", "--feeds", "f", "--input", "x.jsonl"],
+    ["--streaming"],
+])
+def test_continuous_modes_reject_what_they_cannot_do(argv, tmp_path):
     args = ["run", *argv] + ([] if "--output" in argv else ["--output", str(tmp_path)])
     assert main(args) == 2
