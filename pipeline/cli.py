@@ -79,7 +79,7 @@ def run(argv: list[str]) -> int:
             print("claimwire run --follow: needs --feeds (archives in --input are a batch job) and a local "
                   "--output directory", file=sys.stderr)
             return 2
-        return follow(argv, options, opts)
+        return follow(options, opts)
     if "://" not in opts.output:
         if is_follow_dir(opts.output):
             print(f"claimwire run: {opts.output} is written by --follow cycles; give another --output",

@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import signal
+import sys
 import time
 
 from schemas import FEED_STATE, STORY_INDEX, TABLES
@@ -163,6 +164,12 @@ def rebuild_story_tables(output_dir: str) -> None:
         write_rows(shard_path(output_dir, table, 0, 1), table, rows)
 
 
+def _sleep_unless_stopped(seconds: float, signals) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline and not signals.stop:
+        time.sleep(min(0.5, max(0.0, deadline - time.time())))
+
+
 class _Signals:
     """SIGINT/SIGTERM stop the loop: at once while a cycle runs (KeyboardInterrupt), after it while committing."""
 
@@ -184,7 +191,10 @@ class _Signals:
             raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
-def follow(argv: list[str], options, opts) -> int:
+MAX_FAILED_CYCLES = 3  # in a row; then the loop gives up with exit status 1
+
+
+def follow(options, opts) -> int:
     import apache_beam as beam
 
     from pipeline.assembly import build_pipeline
@@ -194,21 +204,32 @@ def follow(argv: list[str], options, opts) -> int:
     out = opts.output
     os.makedirs(os.path.join(out, "state"), exist_ok=True)
     staging = os.path.join(out, STAGING)
-    done = 0
+    done, failed = 0, 0
     with _Signals() as signals:
         try:
             while not signals.stop:
                 clean_uncommitted(out)
                 cycle = committed_cycle(out) + 1
                 started = time.time()
-                state = load_feed_state(out)
-                sources = [dict(s, state=state.get(s["feed_url"]) or {}) for s in feed_sources(opts.feeds)]
-                seen = load_seen(out, opts.seen_ttl_days, dt.datetime.now(dt.timezone.utc))
-                options.view_as(type(opts)).output = staging
-                p = beam.Pipeline(options=options)
-                build_pipeline(p, options.view_as(type(opts)), sources=sources, seen=seen, state_dir=out)
-                result = p.run()
-                result.wait_until_finish()
+                try:
+                    state = load_feed_state(out)
+                    sources = [dict(s, state=state.get(s["feed_url"]) or {}) for s in feed_sources(opts.feeds)]
+                    seen = load_seen(out, opts.seen_ttl_days, dt.datetime.now(dt.timezone.utc))
+                    options.view_as(type(opts)).output = staging
+                    p = beam.Pipeline(options=options)
+                    build_pipeline(p, options.view_as(type(opts)), sources=sources, seen=seen, state_dir=out)
+                    result = p.run()
+                    result.wait_until_finish()
+                except Exception as e:  # noqa: BLE001 - a long-running loop outlives one failed cycle
+                    failed += 1
+                    print(f"claimwire follow: cycle {cycle} failed ({failed} in a row), nothing of it committed: "
+                          f"{type(e).__name__}: {e}", file=sys.stderr, flush=True)
+                    if failed >= MAX_FAILED_CYCLES:
+                        shutil.rmtree(staging, ignore_errors=True)
+                        return 1
+                    _sleep_unless_stopped(opts.poll_interval, signals)
+                    continue
+                failed = 0
                 counters = stage_counters(result)
                 signals.committing = True
                 added = commit(out, staging, cycle)
@@ -221,9 +242,7 @@ def follow(argv: list[str], options, opts) -> int:
                 done += 1
                 if opts.cycles and done >= opts.cycles:
                     break
-                deadline = time.time() + opts.poll_interval
-                while time.time() < deadline and not signals.stop:
-                    time.sleep(min(0.5, max(0.0, deadline - time.time())))
+                _sleep_unless_stopped(opts.poll_interval, signals)
         except KeyboardInterrupt as stop:
             shutil.rmtree(staging, ignore_errors=True)
             print(f"claimwire follow: stopped by {stop or 'interrupt'}; the last committed cycle is "

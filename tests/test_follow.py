@@ -132,3 +132,12 @@ def test_files_of_a_cycle_killed_mid_commit_are_removed(tmp_path):
 def test_continuous_modes_reject_what_they_cannot_do(argv, tmp_path):
     args = ["run", *argv] + ([] if "--output" in argv else ["--output", str(tmp_path)])
     assert main(args) == 2
+
+
+def test_failing_cycles_commit_nothing_and_the_loop_gives_up_after_three(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", "--follow", "--feeds", str(tmp_path / "missing-feeds.txt"), "--output", str(out),
+                 "--poll-interval", "0"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("claimwire follow: cycle 1 failed") == 3 and "FileNotFoundError" in err
+    assert not (out / "state" / "follow.json").exists() and not (out / ".staging").exists()
