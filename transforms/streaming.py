@@ -56,7 +56,7 @@ class PollFeeds(beam.PTransform):
                 | "Poll" >> beam.ParDo(PollFeed(self.policy)).with_outputs(ERRORS, main="entries"))
 
 
-class DedupEntryUrls(CountingDoFn):
+class FirstSightingWithinTtl(CountingDoFn):
     """(key, entry) → the entry, the first time the key is seen within `ttl_seconds` of event time."""
     stage = "dedup_entries"
     SEEN = ReadModifyWriteStateSpec("seen", VarIntCoder())
@@ -100,9 +100,9 @@ class DedupEntries(beam.PTransform):
         return (entries
                 | "KeyByCanonicalUrl" >> beam.Map(lambda e: (canonicalize_url(e["url"]), e)).with_output_types(
                     KV[str, Any])
-                | "FirstUrlWithinTtl" >> beam.ParDo(DedupEntryUrls(self.ttl_seconds))
+                | "FirstUrlWithinTtl" >> beam.ParDo(FirstSightingWithinTtl(self.ttl_seconds))
                 | "KeyByGuid" >> beam.Map(lambda e: (guid_key(e), e)).with_output_types(KV[str, Any])
-                | "FirstGuidWithinTtl" >> beam.ParDo(DedupEntryUrls(self.ttl_seconds)))
+                | "FirstGuidWithinTtl" >> beam.ParDo(FirstSightingWithinTtl(self.ttl_seconds)))
 
 
 class ParquetSink(fileio.FileSink):
