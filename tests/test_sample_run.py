@@ -97,9 +97,25 @@ def test_story_ids_stable_when_rerun_into_the_same_directory(sample_feeds, tmp_p
 
 
 def test_two_worker_processes_give_the_same_rows(sample_run, sample_feeds, tmp_path):
-    from pipeline.cli import main
-    assert main(["run", "--feeds", sample_feeds, "--output", str(tmp_path), "--min-host-delay", "0",
-                 "--direct_num_workers", "2", "--direct_running_mode", "multi_processing"]) == 0
+    """--direct_num_workers 2 in multi-processing mode: same ids, and each model loaded once per worker process
+    (RunInference's shared model: its load_model metric counts at most 2 loads, for more batches than that)."""
+    import apache_beam as beam
+    from apache_beam.metrics.metric import MetricsFilter
+
+    from pipeline.assembly import build_pipeline
+    from pipeline.options import ClaimwireOptions
+    options = ClaimwireOptions(["--feeds", sample_feeds, "--output", str(tmp_path), "--min-host-delay", "0",
+                                "--runner", "DirectRunner", "--direct_num_workers", "2",
+                                "--direct_running_mode", "multi_processing"])
+    p = beam.Pipeline(options=options)
+    build_pipeline(p, options.view_as(ClaimwireOptions))
+    result = p.run()
+    result.wait_until_finish()
+    for namespace in ("claimwire_ner", "claimwire_embed"):
+        dists = {d.key.metric.name: d.committed or d.attempted
+                 for d in result.metrics().query(MetricsFilter().with_namespace(namespace))["distributions"]}
+        loads, batches = dists["load_model_latency_milli_secs"].count, dists["inference_batch_latency_micro_secs"].count
+        assert 1 <= loads <= 2 < batches, (namespace, loads, batches)  # at most once per process, not per batch
     for table, cols in (("articles", "article_id, story_id, duplicate_of"), ("claims", "claim_id, value, unit")):
         one = q(f"select {cols} from read_parquet('{sample_run}/{table}/*.parquet') order by 1")
         two = q(f"select {cols} from read_parquet('{tmp_path}/{table}/*.parquet') order by 1")
