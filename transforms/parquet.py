@@ -52,7 +52,7 @@ class WriteShard(CountingDoFn):
         self.table = table
         self.output_dir = output_dir
         self.num_shards = num_shards
-        self.stage = f"write_{table.name}"
+        self.stage = f"write_{table.name.split('/')[-1]}"  # state/story_index → write_story_index
 
     def process(self, kv):
         shard, grouped = kv
