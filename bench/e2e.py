@@ -98,11 +98,10 @@ def main():
     ap.add_argument("--no-ner", action="store_true")
     args, beam_args = ap.parse_known_args()
 
-    import apache_beam as beam
-
-    from pipeline.assembly import build_pipeline
+    from pipeline.batch import run_batch
     from pipeline.options import ClaimwireOptions
-    from pipeline.summary import read_table, stage_counters
+    from pipeline.summary import stage_counters
+    from schemas.dataset import read_table, writer_lock
     from transforms.common import Progress
     Progress.enabled = False
 
@@ -120,11 +119,10 @@ def main():
             argv.append("--no-ner")
         options = ClaimwireOptions(argv)
         t0 = time.perf_counter()
-        p = beam.Pipeline(options=options)
-        build_pipeline(p, options.view_as(ClaimwireOptions))
-        result = p.run()
-        result.wait_until_finish()
+        with writer_lock(out):
+            result, journal = run_batch(options, options.view_as(ClaimwireOptions))
         seconds = time.perf_counter() - t0
+        commit_s = journal["commit_seconds"]
         server.shutdown()
         written = read_table(out, "articles").num_rows
         counters = stage_counters(result)
@@ -146,6 +144,7 @@ def main():
         for stage in ("fetch_feeds", "fetch_articles", "extract", "write_articles"):
             ms = counters.get(stage, {}).get("busy_ms", 0)
             print(f"  {stage:<21} {ms / 1000:.1f} s busy")
+        print(f"  {'commit (dataset)':<21} {commit_s:.2f} s")
         if ner_us:
             print(f"  {'ner (RunInference)':<21} {ner_us / 1e6:.1f} s busy")
         print(f"  peak RSS              {rss_self:.0f} MiB (pipeline process), "

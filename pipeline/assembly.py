@@ -7,8 +7,7 @@ from pipeline.options import ClaimwireOptions
 from schemas import ARTICLES, CLAIMS, ERRORS, FEED_STATE, STORIES, STORY_CLAIMS, STORY_INDEX, Table
 from transforms.documents import ReadDocuments
 from transforms.extract import ExtractText
-from transforms.feeds import FEED_STATE as FEED_STATE_TAG
-from transforms.feeds import FetchFeeds, feed_sources
+from transforms.feeds import FEED_STATE_TAG, FetchFeeds, feed_sources
 from transforms.fetch_articles import FetchArticles, SkipSeenEntries
 from transforms.parquet import WriteTable
 
@@ -18,15 +17,24 @@ def shards_for(table: Table, num_shards: int) -> int:
     return num_shards if table.name in ("articles", "claims") else 1
 
 
-def build_pipeline(p: beam.Pipeline, opts: ClaimwireOptions, sources: list[dict] | None = None,
-                   seen: frozenset[str] = frozenset(), state_dir: str | None = None) -> dict:
-    """Adds every stage to p; returns the main PCollections by table name (for tests and callers).
+def _write_label(table: Table) -> str:
+    return "Write" + table.name.split("/")[-1].title().replace("_", "")  # state/story_index → WriteStoryIndex
 
-    `--follow` cycles pass feed `sources` carrying their poll state, the canonical URLs already written (`seen`),
-    and `state_dir`, where the story index of earlier cycles lives (the cycle itself writes to a staging dir)."""
+
+def _by_name(tables: dict) -> dict:
+    return {table.name.split("/")[-1]: rows for table, rows in tables.items()}
+
+
+def build_pipeline(p: beam.Pipeline, opts: ClaimwireOptions, write_root: str, sources: list[dict] | None = None,
+                   seen: frozenset[str] = frozenset()) -> dict:
+    """Adds every stage to p, writing the run's tables under `write_root` (a staging directory that
+    pipeline/batch.py commits into opts.output, where the committed story index is read from); returns the main
+    PCollections by table name (for tests and callers).
+
+    `--follow` cycles pass feed `sources` carrying their poll state and the canonical URLs already written (`seen`).
+    stories and story_claims are not written here: the commit rebuilds them over the whole dataset."""
     policy = opts.fetch_policy()
     errors, pages, texts = [], [], []
-    state_dir = state_dir or opts.output
 
     if opts.feeds or sources:
         fetched = (p
@@ -39,7 +47,7 @@ def build_pipeline(p: beam.Pipeline, opts: ClaimwireOptions, sources: list[dict]
         errors += [fetched.errors, fetched_pages.errors]
         pages.append(fetched_pages.pages)
         if sources and any("state" in s for s in sources):
-            fetched[FEED_STATE_TAG] | "WriteFeedState" >> WriteTable(FEED_STATE, opts.output, 1)
+            fetched[FEED_STATE_TAG] | "WriteFeedState" >> WriteTable(FEED_STATE, write_root, 1)
 
     if opts.input:
         docs = p | "ReadDocuments" >> ReadDocuments(opts.input)
@@ -58,18 +66,19 @@ def build_pipeline(p: beam.Pipeline, opts: ClaimwireOptions, sources: list[dict]
     index = None
     if not opts.no_dedup:
         from transforms.stories import ReadStoryIndex, story_index_files
-        index_files = story_index_files(state_dir)
+        index_files = story_index_files(opts.output)
         index = ReadStoryIndex(index_files) if index_files else None
-    tables = analyse(articles, opts, errors, index)
+    tables = analyse(articles, opts, errors, index, story_tables=False)
     for table, rows in tables.items():
-        rows | f"Write{table.name.title().replace('_', '').replace('/', '')}" >> WriteTable(
-            table, opts.output, shards_for(table, opts.num_shards))
-    return {table.name.split("/")[-1]: rows for table, rows in tables.items()}
+        rows | _write_label(table) >> WriteTable(table, write_root, shards_for(table, opts.num_shards))
+    return _by_name(tables)
 
 
-def analyse(articles, opts: ClaimwireOptions, errors: list, story_index=None, windowed: bool = False) -> dict:
+def analyse(articles, opts: ClaimwireOptions, errors: list, story_index=None,
+            live_index_dir: str | None = None, story_tables: bool = True) -> dict:
     """The stages after extraction, shared by batch and streaming: NER, story dedup, claims.
-    Returns {table: PCollection of its rows}; `errors` collects the earlier stages' dead letters."""
+    Returns {table: PCollection of its rows}; `errors` collects the earlier stages' dead letters. Without
+    `story_tables` (batch: the commit rebuilds them over the dataset) stories and story_claims are left out."""
     p = articles.pipeline
     errors = list(errors)
     if not opts.no_ner:
@@ -83,15 +92,17 @@ def analyse(articles, opts: ClaimwireOptions, errors: list, story_index=None, wi
         from transforms.dedup import DeduplicateStories, StoryParams
         from transforms.stories import BuildStories
         deduped = articles | "DeduplicateStories" >> DeduplicateStories(
-            StoryParams(window_days=opts.story_window_days), story_index, opts.embedding_model, windowed)
+            StoryParams(window_days=opts.story_window_days), story_index, opts.embedding_model, live_index_dir)
         articles = deduped["articles"]
-        tables[STORIES] = articles | "BuildStories" >> BuildStories()
+        if story_tables:
+            tables[STORIES] = articles | "BuildStories" >> BuildStories()
         tables[STORY_INDEX] = deduped["index"]
 
     if not opts.no_claims:
         from transforms.claims import AggregateStoryClaims, ExtractClaims
         tables[CLAIMS] = articles | "ExtractClaims" >> ExtractClaims()
-        tables[STORY_CLAIMS] = tables[CLAIMS] | "AggregateStoryClaims" >> AggregateStoryClaims()
+        if story_tables:
+            tables[STORY_CLAIMS] = tables[CLAIMS] | "AggregateStoryClaims" >> AggregateStoryClaims()
 
     tables[ARTICLES] = articles
     tables[ERRORS] = errors | "AllErrors" >> beam.Flatten(pipeline=p)
@@ -114,7 +125,8 @@ def build_streaming_pipeline(p: beam.Pipeline, opts: ClaimwireOptions, ticks=Non
     from apache_beam.utils.timestamp import MAX_TIMESTAMP
 
     from pipeline.follow import load_seen
-    from transforms.streaming import DedupEntries, PollFeeds, WriteWindowedTable
+    from transforms.parquet import WriteWindowedTable
+    from transforms.streaming import DedupEntries, PollFeeds
 
     policy = opts.fetch_policy()
     started = dt.datetime.now(dt.timezone.utc)
@@ -140,8 +152,7 @@ def build_streaming_pipeline(p: beam.Pipeline, opts: ClaimwireOptions, ticks=Non
     extracted = fetched.pages | "ExtractText" >> ExtractText(opts.extract_timeout)
     feed_errors = polled.errors | "WindowFeedErrors" >> beam.WindowInto(window)
     tables = analyse(extracted.articles, opts, [feed_errors, fetched.errors, extracted.errors],
-                     story_index=opts.output, windowed=True)  # the live index: read as each window fires
+                     live_index_dir=opts.output)  # the live index: read as each window fires
     for table, rows in tables.items():
-        rows | f"Write{table.name.title().replace('_', '').replace('/', '')}" >> WriteWindowedTable(
-            table, opts.output, job)
-    return {table.name.split("/")[-1]: rows for table, rows in tables.items()}
+        rows | _write_label(table) >> WriteWindowedTable(table, opts.output, job)
+    return _by_name(tables)

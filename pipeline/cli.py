@@ -4,11 +4,11 @@
     claimwire run --follow --feeds ... --output DIR [--poll-interval S] [--cycles N]     (docs/running.md)
     claimwire run --streaming --feeds ... --output DIR [--poll-interval S] [--window-seconds S]
     claimwire run --runner dask --dask-address HOST:PORT ...
+    claimwire compact OUT             merge each partition's small files into one (rows and ids unchanged)
     claimwire ner [FILE.jsonl]        JSONL {"id","text"} in (file or stdin) → JSONL {"id","entities"} out
 """
 from __future__ import annotations
 
-import glob
 import json
 import logging
 import os
@@ -46,23 +46,14 @@ def _default_runner(argv: list[str]) -> list[str]:
     return out
 
 
-def _clear_old_shards(output_dir: str, num_shards: int) -> None:
-    """Files of this run overwrite the last run's of the same shard count; others would be read twice."""
-    from pipeline.assembly import shards_for
-    from schemas import TABLES
-    for table in TABLES.values():
-        keep = f"-of-{shards_for(table, num_shards):05d}.parquet"
-        for path in glob.glob(os.path.join(output_dir, table.name, "part-*.parquet*")):
-            if not path.endswith(keep):
-                os.remove(path)
-
-
 def run(argv: list[str]) -> int:
     import apache_beam as beam
+    from apache_beam.options.pipeline_options import StandardOptions
 
-    from pipeline.assembly import build_pipeline
+    from pipeline.batch import prepare, run_batch
     from pipeline.options import ClaimwireOptions
     from pipeline.summary import format_summary, stage_counters
+    from schemas import dataset
 
     argv = _default_runner(argv)
     options = ClaimwireOptions(argv)
@@ -73,36 +64,59 @@ def run(argv: list[str]) -> int:
     if not (opts.feeds or opts.input):
         print("claimwire run: give --feeds and/or --input", file=sys.stderr)
         return 2
-    from pipeline.follow import follow, is_follow_dir
-    if opts.follow:
-        if "://" in opts.output or not opts.feeds or opts.input:
-            print("claimwire run --follow: needs --feeds (archives in --input are a batch job) and a local "
-                  "--output directory", file=sys.stderr)
-            return 2
-        return follow(options, opts)
-    if "://" not in opts.output:
-        if is_follow_dir(opts.output):
-            print(f"claimwire run: {opts.output} is written by --follow cycles; give another --output",
-                  file=sys.stderr)
-            return 2
-        os.makedirs(opts.output, exist_ok=True)
-        _clear_old_shards(opts.output, opts.num_shards)
-    started = time.time()
-    p = beam.Pipeline(options=options)
-    from apache_beam.options.pipeline_options import StandardOptions
-    if options.view_as(StandardOptions).streaming:
-        if not opts.feeds or opts.input:
-            print("claimwire run --streaming: needs --feeds (archives in --input are a batch job)", file=sys.stderr)
-            return 2
-        from pipeline.assembly import build_streaming_pipeline
-        build_streaming_pipeline(p, opts)
+    streaming = options.view_as(StandardOptions).streaming
+    if (opts.follow or streaming) and (not opts.feeds or opts.input):
+        print(f"claimwire run --{'follow' if opts.follow else 'streaming'}: needs --feeds (archives in --input "
+              "are a batch job)", file=sys.stderr)
+        return 2
+    if opts.follow and not dataset.is_local(opts.output):
+        print("claimwire run --follow: needs a local --output directory", file=sys.stderr)
+        return 2
+    try:
+        with dataset.writer_lock(opts.output):
+            prepare(opts.output)
+            if opts.follow:
+                from pipeline.follow import follow
+                return follow(options, opts)
+            started = time.time()
+            if streaming:
+                from pipeline.assembly import build_streaming_pipeline
+                p = beam.Pipeline(options=options)
+                build_streaming_pipeline(p, opts)
+                result = p.run()
+                result.wait_until_finish()
+            else:
+                result, _ = run_batch(options, opts)
+    except dataset.DatasetLocked as e:
+        print(f"claimwire run: {e}", file=sys.stderr)
+        return 2
+    if dataset.is_local(opts.output):
+        print(format_summary(opts.output, stage_counters(result), time.time() - started))
+    return 0
+
+
+def compact(argv: list[str]) -> int:
+    import argparse
+
+    from pipeline.batch import prepare
+    from schemas import dataset
+    ap = argparse.ArgumentParser(prog="claimwire compact",
+                                 description="merge each partition's committed files into one; rows and ids stay")
+    ap.add_argument("output")
+    args = ap.parse_args(argv)
+    try:
+        with dataset.writer_lock(args.output):
+            prepare(args.output)
+            before = {t.name: len(dataset.committed_files(args.output, t)) for t in dataset.APPENDED}
+            journal = dataset.compact(args.output)
+            after = {t.name: len(dataset.committed_files(args.output, t)) for t in dataset.APPENDED}
+    except dataset.DatasetLocked as e:
+        print(f"claimwire compact: {e}", file=sys.stderr)
+        return 2
+    if journal is None:
+        print(f"claimwire compact: nothing to merge in {args.output}")
     else:
-        build_pipeline(p, opts)
-    result = p.run()
-    result.wait_until_finish()
-    counters = stage_counters(result)
-    if "://" not in opts.output:
-        print(format_summary(opts.output, counters, time.time() - started))
+        print("claimwire compact: " + ", ".join(f"{name} {before[name]} → {after[name]} files" for name in before))
     return 0
 
 
@@ -144,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         return run(rest)
     if command == "ner":
         return ner(rest)
+    if command == "compact":
+        return compact(rest)
     print(f"claimwire: unknown command {command!r}\n{USAGE}", file=sys.stderr)
     return 2
 

@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import collections
-import glob
 import os
 
-import pyarrow.parquet as pq
-
 from schemas import TABLES
+from schemas.dataset import read_table
 from transforms.common import NAMESPACE
 
 
@@ -23,13 +21,6 @@ def stage_counters(result) -> dict[str, dict[str, int]]:
         value = c.committed if c.committed is not None else c.attempted
         stages[stage][name] = stages[stage].get(name, 0) + (value or 0)
     return dict(stages)
-
-
-def read_table(output_dir: str, name: str):
-    files = sorted(glob.glob(os.path.join(output_dir, name, "*.parquet")))
-    if not files:
-        return None
-    return pq.ParquetDataset(files).read()
 
 
 def format_summary(output_dir: str, counters: dict, seconds: float) -> str:

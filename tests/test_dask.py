@@ -42,19 +42,21 @@ def test_dask_run_matches_direct_runner(dask_cluster, sample_run, sample_feeds, 
         "errors": "error_id, kind",
     }
     for table, cols in checks.items():
-        direct = q(f"select {cols} from read_parquet('{sample_run}/{table}/*.parquet') order by 1")
-        dask = q(f"select {cols} from read_parquet('{tmp_path}/{table}/*.parquet') order by 1")
+        direct = q(f"select {cols} from read_parquet('{sample_run}/{table}/**/*.parquet') order by 1")
+        dask = q(f"select {cols} from read_parquet('{tmp_path}/{table}/**/*.parquet') order by 1")
         assert dask == direct, table
         assert direct, table
     # a second run into the same directory reads the story index back (beam.io.Read on Dask) and changes nothing
-    first = {t: q(f"select {c} from read_parquet('{tmp_path}/{t}/*.parquet') order by 1") for t, c in checks.items()}
+    first = {t: q(f"select {c} from read_parquet('{tmp_path}/{t}/**/*.parquet') order by 1") for t, c in checks.items()}
     assert main(["run", "--feeds", sample_feeds, "--output", str(tmp_path), "--min-host-delay", "0",
                  "--num-shards", "2", "--runner", "dask", "--dask-address", dask_cluster.scheduler_address]) == 0
     for table, cols in checks.items():
-        assert q(f"select {cols} from read_parquet('{tmp_path}/{table}/*.parquet') order by 1") == first[table]
-    # sharded tables: every shard file exists and each row is in exactly one of them
-    files = sorted(p.name for p in (tmp_path / "articles").glob("*.parquet"))
-    assert files == ["part-00000-of-00002.parquet", "part-00001-of-00002.parquet"]
+        assert q(f"select {cols} from read_parquet('{tmp_path}/{table}/**/*.parquet') order by 1") == first[table]
+    # sharded, partitioned tables: files per publication date, shard names out of 2, each row in exactly one file
+    files = sorted((tmp_path / "articles").glob("published_date=*/run-*-part-*.parquet"))
+    assert {f.name.split("-part-")[1] for f in files} == {"00000-of-00002.parquet", "00001-of-00002.parquet"}
+    assert q(f"select count(*), count(distinct article_id) from read_parquet('{tmp_path}/articles/*/*.parquet')") \
+        == [(14, 14)]
 
 
 def test_wheel_for_setup_file_ships_the_model(tmp_path):

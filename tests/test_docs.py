@@ -32,9 +32,11 @@ def test_read_examples_run_on_real_output(sample_run):
         exec(compile(code, DOC, "exec"), scope)  # noqa: S102 - the documentation's own examples
         results.append(scope)
     assert len(results[0]["articles"]) == 3 and sum(r[1] for r in results[0]["articles"]) == 14
+    assert 0 < results[0]["one_day"] < 14  # partition pruning by published_date
     assert dict(results[0]["errors_by_kind"]) == {"http_client_error": 1, "feed_parse_error": 1}
     assert any(name == "Lloyd Austin" for name, _ in results[0]["people"])
     assert {(v, u, s) for v, u, s, _, _ in results[0]["corroborated"]} >= {
         (3000.0, "military personnel", "North Korea"), (10000.0, "military personnel", "North Korea")}
-    assert len(results[1]["articles"]) == 14
+    assert len(results[1]["articles"]) == 14 and results[1]["articles"]["published_date"].notna().all()
     assert results[2]["entities"].height > 50 and "label" in results[2]["entities"].columns
+    assert results[2]["articles"]["published_date"].null_count() == 0

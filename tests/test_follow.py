@@ -19,7 +19,7 @@ def q(sql):
 
 
 def written_ids(out):
-    return q(f"select article_id, url from read_parquet('{out}/articles/*.parquet') order by url")
+    return q(f"select article_id, url from read_parquet('{out}/articles/**/*.parquet') order by url")
 
 
 def follow_args(feed, out, *extra):
@@ -36,10 +36,12 @@ def test_follow_writes_each_growing_item_once(tmp_path):
         assert sorted(int(u.rsplit("/", 1)[1].split(".")[0]) for _, u in rows) == [1, 2, 3, 4, 5, 6]
         assert len({i for i, _ in rows}) == 6
         assert feed.page_hits == {n: 1 for n in range(1, 7)}
-        files = sorted(os.listdir(tmp_path / "articles"))
-        assert [f.split("-part")[0] for f in files] == ["cycle-000001", "cycle-000002", "cycle-000003"]
-        assert json.loads((tmp_path / "state" / "follow.json").read_text())["cycle"] == 3
-        claims = q(f"select count(*), count(distinct claim_id) from read_parquet('{tmp_path}/claims/*.parquet')")
+        # each cycle committed as one run of the dataset: its own files, in the publication-date partitions
+        files = sorted(p.name for p in (tmp_path / "articles").glob("published_date=*/run-*.parquet"))
+        manifest = json.loads((tmp_path / "_manifest.json").read_text())
+        assert manifest["sequence"] == 3 and len(manifest["runs"]) == 3
+        assert {f.split("-part")[0].removeprefix("run-") for f in files} == set(manifest["runs"])
+        claims = q(f"select count(*), count(distinct claim_id) from read_parquet('{tmp_path}/claims/**/*.parquet')")
         assert claims[0][0] == claims[0][1] > 0
 
         # a restart with an unchanged feed: conditional GET answers 304, nothing is added
@@ -58,15 +60,16 @@ def test_follow_writes_each_growing_item_once(tmp_path):
         feed.count = 7  # …until it really changes
         assert main(follow_args(feed, tmp_path, "--cycles", "1")) == 0
         assert len(written_ids(tmp_path)) == 7 and feed.page_hits[7] == 1 and feed.page_hits[6] == 1
-        # a plain batch run must not mix its files into a follow directory
-        assert main(["run", "--feeds", feed.url, "--output", str(tmp_path)]) == 2
+        # a plain batch run into the same dataset fetches all 7 again and adds no row: the ids are committed
+        assert main(["run", "--feeds", feed.url, "--output", str(tmp_path), "--min-host-delay", "0"]) == 0
+        assert len(written_ids(tmp_path)) == 7
         # stories and story_claims are rebuilt over all cycles: the rows of one batch run over the same 7 items
         batch_out = tmp_path.parent / (tmp_path.name + "-batch")
         assert main(["run", "--feeds", feed.url, "--output", str(batch_out), "--min-host-delay", "0"]) == 0
         for table in ("stories", "story_claims"):
             assert os.listdir(tmp_path / table) == ["part-00000-of-00001.parquet"]
-            followed = q(f"select * from read_parquet('{tmp_path}/{table}/*.parquet') order by 1")
-            batch = q(f"select * from read_parquet('{batch_out}/{table}/*.parquet') order by 1")
+            followed = q(f"select * from read_parquet('{tmp_path}/{table}/**/*.parquet') order by 1")
+            batch = q(f"select * from read_parquet('{batch_out}/{table}/**/*.parquet') order by 1")
             assert followed == batch and followed, table
     finally:
         feed.close()
@@ -81,7 +84,7 @@ def test_sigterm_mid_cycle_loses_nothing_and_the_next_start_resumes(tmp_path):
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         feed.slow_page, feed.slow_seconds = 3, 60.0
         deadline = time.time() + 240
-        while not (tmp_path / "state" / "follow.json").exists():
+        while not (tmp_path / "_manifest.json").exists():
             assert proc.poll() is None and time.time() < deadline, proc.stdout.read() if proc.poll() else ""
             time.sleep(0.2)
         with feed.lock:
@@ -93,7 +96,7 @@ def test_sigterm_mid_cycle_loses_nothing_and_the_next_start_resumes(tmp_path):
         assert "stopped by SIGTERM" in output and "last committed cycle is 1" in output, output
         assert sorted(u for _, u in written_ids(tmp_path))[-1].endswith("/a/2.html")  # cycle 2 left nothing
         assert not (tmp_path / ".staging").exists()
-        assert json.loads((tmp_path / "state" / "follow.json").read_text())["cycle"] == 1
+        assert json.loads((tmp_path / "_manifest.json").read_text())["sequence"] == 1
 
         # the next start redoes cycle 2 and finds item 3, once
         feed.slow_page = None
@@ -101,25 +104,10 @@ def test_sigterm_mid_cycle_loses_nothing_and_the_next_start_resumes(tmp_path):
         rows = written_ids(tmp_path)
         assert [u.rsplit("/", 1)[1] for _, u in rows] == ["1.html", "2.html", "3.html"]
         assert len({i for i, _ in rows}) == 3
-        assert json.loads((tmp_path / "state" / "follow.json").read_text())["cycle"] == 2
+        assert json.loads((tmp_path / "_manifest.json").read_text())["sequence"] == 2
     finally:
         feed.slow_seconds = 0
         feed.close()
-
-
-def test_files_of_a_cycle_killed_mid_commit_are_removed(tmp_path):
-    """SIGKILL cannot be caught: a cycle's files moved before its manifest was written must not count."""
-    from pipeline.follow import clean_uncommitted
-    (tmp_path / "state").mkdir()
-    (tmp_path / "state" / "follow.json").write_text(json.dumps({"cycle": 4}))
-    (tmp_path / "articles").mkdir()
-    for name in ("cycle-000004-part-00000-of-00001.parquet", "cycle-000005-part-00000-of-00001.parquet",
-                 "cycle-000005-part-00000-of-00001.parquet.inprogress"):
-        (tmp_path / "articles" / name).write_bytes(b"x")
-    (tmp_path / ".staging" / "articles").mkdir(parents=True)
-    clean_uncommitted(str(tmp_path))
-    assert os.listdir(tmp_path / "articles") == ["cycle-000004-part-00000-of-00001.parquet"]
-    assert not (tmp_path / ".staging").exists()
 
 
 @pytest.mark.parametrize("argv", [

@@ -79,7 +79,7 @@ def test_mixed_good_and_hostile_corpus(servers, tmp_path):
     code, output, peak_mib = run_pipeline(feeds, out)
     assert code == 0, output[-3000:]
 
-    articles = duckdb.sql(f"select url, canonical_url from read_parquet('{out}/articles/*.parquet')").fetchall()
+    articles = duckdb.sql(f"select url, canonical_url from read_parquet('{out}/articles/**/*.parquet')").fetchall()
     assert sorted(c for _, c in articles) == [f"https://good.example/a{n}" for n in range(1, 5)]  # each once
 
     errors = duckdb.sql(f"select url, kind, stage, attempts from read_parquet('{out}/errors/*.parquet')").fetchall()
@@ -107,7 +107,7 @@ def test_mixed_good_and_hostile_corpus(servers, tmp_path):
     # the same job again into the same directory: row counts unchanged
     code, output, _ = run_pipeline(feeds, out)
     assert code == 0, output[-3000:]
-    again = [duckdb.sql(f"select count(*) from read_parquet('{out}/{t}/*.parquet')").fetchall()[0][0]
+    again = [duckdb.sql(f"select count(*) from read_parquet('{out}/{t}/**/*.parquet')").fetchall()[0][0]
              for t in ("articles", "errors")]
     assert again == [len(articles), len(errors)]
 

@@ -12,7 +12,7 @@ def q(sql):
 
 
 def test_every_sample_article_written_with_clean_text(sample_run):
-    rows = q(f"select outlet, title, text, published_at from read_parquet('{sample_run}/articles/*.parquet')")
+    rows = q(f"select outlet, title, text, published_at from read_parquet('{sample_run}/articles/**/*.parquet')")
     assert len(rows) == SAMPLE_ARTICLES
     assert {r[0] for r in rows} == {"cnewslive.example", "timeswordle.example", "globalwirepost.example"}
     for outlet, title, text, published in rows:
@@ -34,8 +34,8 @@ def test_ids_are_deterministic_across_runs(sample_run, sample_feeds, tmp_path):
     from pipeline.cli import main
     assert main(["run", "--feeds", sample_feeds, "--output", str(tmp_path), "--min-host-delay", "0",
                  "--no-ner", "--no-dedup"]) == 0
-    first = q(f"select article_id, content_hash from read_parquet('{sample_run}/articles/*.parquet') order by 1")
-    second = q(f"select article_id, content_hash from read_parquet('{tmp_path}/articles/*.parquet') order by 1")
+    first = q(f"select article_id, content_hash from read_parquet('{sample_run}/articles/**/*.parquet') order by 1")
+    second = q(f"select article_id, content_hash from read_parquet('{tmp_path}/articles/**/*.parquet') order by 1")
     assert first == second
 
 
@@ -50,7 +50,7 @@ def test_rerun_into_same_directory_keeps_row_counts(sample_feeds, tmp_path):
 
 
 def test_syndicated_copy_is_verbatim_plus_credit(sample_run):
-    rows = q(f"select outlet, text from read_parquet('{sample_run}/articles/*.parquet') "
+    rows = q(f"select outlet, text from read_parquet('{sample_run}/articles/**/*.parquet') "
              "where title like '3,000 North Korean Soldiers%' order by outlet")
     assert [r[0] for r in rows] == ["cnewslive.example", "globalwirepost.example"]
     original, copy = rows[0][1], rows[1][1]
@@ -68,7 +68,7 @@ def test_cli_usage_errors(tmp_path):
 def test_seeds_share_a_story_and_the_wire_copy_points_to_its_original(sample_run):
     rows = {r[0]: r[1:] for r in q(
         f"select url, article_id, story_id, duplicate_of, duplicate_kind, outlet "
-        f"from read_parquet('{sample_run}/articles/*.parquet')")}
+        f"from read_parquet('{sample_run}/articles/**/*.parquet')")}
     by_slug = {u.rsplit("/", 1)[-1].removesuffix(".html"): v for u, v in rows.items()}
     seed_a, seed_b = by_slug["north-korean-soldiers-deployed-russia"], by_slug["3000-north-korean-troops-sent-russia"]
     wire = by_slug["nk-troops-russia-syndicated"]
@@ -89,7 +89,7 @@ def test_story_ids_stable_when_rerun_into_the_same_directory(sample_feeds, tmp_p
     ids = []
     for _ in range(2):
         assert main(args) == 0
-        ids.append(q(f"select article_id, story_id, duplicate_of from read_parquet('{tmp_path}/articles/*.parquet') "
+        ids.append(q(f"select article_id, story_id, duplicate_of from read_parquet('{tmp_path}/articles/**/*.parquet') "
                      "order by 1"))
     assert ids[0] == ids[1] and len({r[1] for r in ids[0]}) == 12
     index = q(f"select count(*) from read_parquet('{tmp_path}/state/story_index/*.parquet')")
@@ -99,24 +99,20 @@ def test_story_ids_stable_when_rerun_into_the_same_directory(sample_feeds, tmp_p
 def test_two_worker_processes_give_the_same_rows(sample_run, sample_feeds, tmp_path):
     """--direct_num_workers 2 in multi-processing mode: same ids, and each model loaded once per worker process
     (RunInference's shared model: its load_model metric counts at most 2 loads, for more batches than that)."""
-    import apache_beam as beam
     from apache_beam.metrics.metric import MetricsFilter
 
-    from pipeline.assembly import build_pipeline
+    from pipeline.batch import run_batch
     from pipeline.options import ClaimwireOptions
     options = ClaimwireOptions(["--feeds", sample_feeds, "--output", str(tmp_path), "--min-host-delay", "0",
                                 "--runner", "DirectRunner", "--direct_num_workers", "2",
                                 "--direct_running_mode", "multi_processing"])
-    p = beam.Pipeline(options=options)
-    build_pipeline(p, options.view_as(ClaimwireOptions))
-    result = p.run()
-    result.wait_until_finish()
+    result, _ = run_batch(options, options.view_as(ClaimwireOptions))
     for namespace in ("claimwire_ner", "claimwire_embed"):
         dists = {d.key.metric.name: d.committed or d.attempted
                  for d in result.metrics().query(MetricsFilter().with_namespace(namespace))["distributions"]}
         loads, batches = dists["load_model_latency_milli_secs"].count, dists["inference_batch_latency_micro_secs"].count
         assert 1 <= loads <= 2 < batches, (namespace, loads, batches)  # at most once per process, not per batch
     for table, cols in (("articles", "article_id, story_id, duplicate_of"), ("claims", "claim_id, value, unit")):
-        one = q(f"select {cols} from read_parquet('{sample_run}/{table}/*.parquet') order by 1")
-        two = q(f"select {cols} from read_parquet('{tmp_path}/{table}/*.parquet') order by 1")
+        one = q(f"select {cols} from read_parquet('{sample_run}/{table}/**/*.parquet') order by 1")
+        two = q(f"select {cols} from read_parquet('{tmp_path}/{table}/**/*.parquet') order by 1")
         assert one == two and one

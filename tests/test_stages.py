@@ -168,14 +168,14 @@ def test_warc_archive_reprocessed_twice_gives_identical_rows(tmp_path):
         out = tmp_path / f"out{run}"
         assert main(["run", "--input", str(warc), "--output", str(out), "--no-ner", "--no-dedup",
                      "--no-claims"]) == 0
-        outs.append(duckdb.sql(f"select * exclude (fetched_at) from read_parquet('{out}/articles/*.parquet') "
+        outs.append(duckdb.sql(f"select * exclude (fetched_at) from read_parquet('{out}/articles/**/*.parquet') "
                                "order by article_id").fetchall())
     assert outs[0] == outs[1] and len(outs[0]) == len(pages) == 14
     # --since/--until keep [since, until) by publication date: the sample's October 24 stories
     out = tmp_path / "window"
     assert main(["run", "--input", str(warc), "--output", str(out), "--no-ner", "--no-dedup", "--no-claims",
                  "--since", "2024-10-24", "--until", "2024-10-25"]) == 0
-    kept = duckdb.sql(f"select title from read_parquet('{out}/articles/*.parquet') order by 1").fetchall()
+    kept = duckdb.sql(f"select title from read_parquet('{out}/articles/**/*.parquet') order by 1").fetchall()
     assert [t for (t,) in kept] == ["3,000 North Korean Soldiers Reportedly Deployed to Support Russia",
                                     "3,000 North Korean Soldiers Reportedly Deployed to Support Russia",
                                     "3000 North Korean Troops Sent to Russia for Ukraine War",

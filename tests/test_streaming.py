@@ -46,22 +46,26 @@ def test_teststream_three_windows_each_item_once(tmp_path):
     finally:
         feed.close()
 
-    # one file per window for articles, each readable, each item in exactly one of them
-    files = sorted(glob.glob(os.path.join(tmp_path, "articles", "*.parquet")))
-    assert [os.path.basename(f)[:38] for f in files] == [
-        "part-19700101T000000Z-19700101T000100Z",
-        "part-19700101T000100Z-19700101T000200Z",
-        "part-19700101T000200Z-19700101T000300Z"]
-    items = [sorted(item_of(u) for u in pq.read_table(f).column("url").to_pylist()) for f in files]
-    assert items == [[1, 2], [3, 4], [5, 6]]
+    # one file per window (and publication-date partition) for articles, each readable, each item in one of them
+    files = sorted(glob.glob(os.path.join(tmp_path, "articles", "published_date=*", "*.parquet")),
+                   key=os.path.basename)
+    windows = {}
+    for f in files:
+        windows.setdefault(os.path.basename(f)[:40], []).extend(pq.read_table(f).column("url").to_pylist())
+    assert list(windows) == ["window-19700101T000000Z-19700101T000100Z",
+                             "window-19700101T000100Z-19700101T000200Z",
+                             "window-19700101T000200Z-19700101T000300Z"]
+    assert [sorted(item_of(u) for u in urls) for urls in windows.values()] == [[1, 2], [3, 4], [5, 6]]
     from schemas import ARTICLES
     assert pq.read_table(files[0]).schema.equals(ARTICLES.schema, check_metadata=False)
     # every page fetched once although items 1-4 were listed again in later polls; the 4th poll got a 304
     assert feed.page_hits == {n: 1 for n in range(1, 7)}
     assert feed.feed_requests == 4 and feed.not_modified == 1
     # the other tables are windowed too, and their rows carry the entities NER found
-    for table in ("claims", "stories", "story_claims"):
-        assert len(glob.glob(os.path.join(tmp_path, table, "*.parquet"))) == 3, table
+    for table in ("stories", "story_claims"):
+        assert len(glob.glob(os.path.join(tmp_path, table, "window-*.parquet"))) == 3, table
+    claim_windows = {os.path.basename(f)[:40] for f in glob.glob(os.path.join(tmp_path, "claims", "*", "*.parquet"))}
+    assert claim_windows == set(windows)
     entities = [e for f in files for ents in pq.read_table(f).column("entities").to_pylist() for e in ents]
     assert entities
 
@@ -76,9 +80,19 @@ def test_streaming_cli_with_periodic_impulse_matches_batch_ids(sample_run, sampl
                  "--poll-interval", "1", "--stop-after", "2.5", "--window-seconds", "600"]) == 0
     for table, cols in (("articles", "article_id, story_id, duplicate_of"), ("claims", "claim_id, value"),
                         ("errors", "error_id, kind")):
-        batch = duckdb.sql(f"select {cols} from read_parquet('{sample_run}/{table}/*.parquet') order by all")
-        streamed = duckdb.sql(f"select {cols} from read_parquet('{tmp_path}/{table}/*.parquet') order by all")
+        batch = duckdb.sql(f"select {cols} from read_parquet('{sample_run}/{table}/**/*.parquet') order by all")
+        streamed = duckdb.sql(f"select {cols} from read_parquet('{tmp_path}/{table}/**/*.parquet') order by all")
         assert streamed.fetchall() == batch.fetchall(), table
+    # batch, --follow and --streaming write one layout: the same DuckDB query answers the same on all three
+    follow_out = tmp_path.parent / (tmp_path.name + "-follow")
+    assert main(["run", "--follow", "--cycles", "1", "--poll-interval", "0", "--feeds", sample_feeds,
+                 "--output", str(follow_out), "--min-host-delay", "0"]) == 0
+    query = """select a.published_date, a.outlet, count(distinct a.article_id), count(c.claim_id)
+               from read_parquet('{out}/articles/*/*.parquet', hive_partitioning = true) a
+               left join read_parquet('{out}/claims/*/*.parquet', hive_partitioning = true) c using (article_id)
+               group by all order by all"""
+    answers = [duckdb.sql(query.format(out=out)).fetchall() for out in (sample_run, follow_out, tmp_path)]
+    assert answers[0] and answers[0] == answers[1] == answers[2]
 
 
 def run_stream(output, feed_url, tick_at):
@@ -100,18 +114,18 @@ def test_a_later_streaming_job_joins_the_stories_of_earlier_ones(sample_site, tm
     urls = {u.split("/")[-2]: u for u in feed_urls(sample_site)}
     run_stream(tmp_path, urls["cnewslive"], 10)
     run_stream(tmp_path, urls["timeswordle"], 70)
-    rows = dict(duckdb.sql(f"""select url, story_id from read_parquet('{tmp_path}/articles/*.parquet')
+    rows = dict(duckdb.sql(f"""select url, story_id from read_parquet('{tmp_path}/articles/**/*.parquet')
                                where url like '%north-korean%' or url like '%3000-north%'""").fetchall())
     seed_a = next(v for k, v in rows.items() if "north-korean-soldiers-deployed-russia" in k)
     seed_b = next(v for k, v in rows.items() if "3000-north-korean-troops-sent-russia" in k)
     assert seed_a == seed_b
     index = duckdb.sql(f"""select count(*), count(distinct article_id)
                            from read_parquet('{tmp_path}/state/story_index/*.parquet')""").fetchall()[0]
-    articles = duckdb.sql(f"select count(*) from read_parquet('{tmp_path}/articles/*.parquet')").fetchall()[0][0]
+    articles = duckdb.sql(f"select count(*) from read_parquet('{tmp_path}/articles/**/*.parquet')").fetchall()[0][0]
     assert index == (articles, articles)
     # a restart of job 1 (its Beam state is gone) does not write what the output already holds
     run_stream(tmp_path, urls["cnewslive"], 130)
-    again = duckdb.sql(f"select count(*) from read_parquet('{tmp_path}/articles/*.parquet')").fetchall()[0][0]
+    again = duckdb.sql(f"select count(*) from read_parquet('{tmp_path}/articles/**/*.parquet')").fetchall()[0][0]
     assert again == articles
 
 
@@ -136,7 +150,7 @@ def test_a_window_joins_the_stories_of_earlier_windows_of_the_same_job(sample_si
         p.run().wait_until_finish()
     finally:
         feed.close()
-    files = sorted(glob.glob(os.path.join(tmp_path, "articles", "*.parquet")))
+    files = sorted(glob.glob(os.path.join(tmp_path, "articles", "*", "*.parquet")), key=os.path.basename)
     assert len(files) == 2  # one window each
     rows = [pq.read_table(f, columns=["url", "story_id"]).to_pylist() for f in files]
     assert [len(r) for r in rows] == [1, 1]

@@ -10,9 +10,9 @@ Three levels, none of them all-pairs:
    (an article meets only articles published within the window: its own block and the previous one), searched
    exactly (chunked BLAS, deterministic) up to 20,000 articles a block and with a faiss HNSW index beyond; a
    candidate becomes an edge when cosine plus the evidence of shared named entities and shared figures clears a
-   threshold. Cosine alone cannot separate
-   an event from a topic ("North Korea sends troops to Russia" vs "North Korea blows up roads" are 0.4-0.6 apart,
-   the seeds 0.74); shared figures (3,000 troops, 10,000 troops) and shared actors are what an event adds.
+   threshold. Cosine alone cannot separate an event from a topic ("North Korea sends troops to Russia" vs "North
+   Korea blows up roads" are 0.4-0.6 apart, the seeds 0.74); shared figures (3,000 troops, 10,000 troops) and
+   shared actors are what an event adds.
 
 Edges (copies and stories) are resolved with connected components (union-find) in one keyed step: the edge list is
 far smaller than the corpus. Story ids are the article_id of the story's earliest article, or the id the story
@@ -390,16 +390,15 @@ class DeduplicateStories(beam.PTransform):
     """
 
     def __init__(self, params: StoryParams | None = None, index: "beam.PTransform | list[dict] | None" = None,
-                 embedding_model: str | None = None, windowed: bool = False):
+                 embedding_model: str | None = None, live_index_dir: str | None = None):
         super().__init__()
         self.params = params or StoryParams()
-        # batch: a source of story index rows (ReadStoryIndex) or a list of them (tests);
-        # windowed (streaming): the output directory, whose index files each window reads when it fires
-        # (LiveIndexRows), so it meets the stories of earlier runs and of this job's earlier windows; a window
-        # writes index rows for its own articles only
-        self.index = index
+        self.index = index  # a source of story index rows (ReadStoryIndex) or a list of them (tests)
         self.embedding_model = embedding_model
-        self.windowed = windowed
+        # streaming: the output directory whose index files each window reads when it fires (LiveIndexRows), so
+        # it meets the stories of earlier runs and of this job's earlier windows; a window then writes index rows
+        # for its own articles only
+        self.live_index_dir = live_index_dir
 
     def expand(self, articles):
         from transforms.embed import EmbedArticles
@@ -410,13 +409,13 @@ class DeduplicateStories(beam.PTransform):
         if isinstance(self.index, beam.PTransform):
             old_sigs = articles.pipeline | "StoryIndex" >> self.index
             sigs = (new_sigs, old_sigs) | "AllSignatures" >> beam.Flatten()
-        elif self.windowed and isinstance(self.index, str):
+        elif self.live_index_dir:
             from transforms.stories import LiveIndexRows
             params = self.params
             old_sigs = (new_sigs
                         | "BlocksMet" >> beam.FlatMap(lambda s: blocks_met(s, params))
                         | "OncePerWindow" >> beam.Distinct()
-                        | "LiveIndexRows" >> beam.ParDo(LiveIndexRows(self.index, params)))
+                        | "LiveIndexRows" >> beam.ParDo(LiveIndexRows(self.live_index_dir, params)))
             sigs = (new_sigs, old_sigs) | "AllSignatures" >> beam.Flatten()
         elif self.index:
             old_sigs = articles.pipeline | "StoryIndex" >> beam.Create(self.index)
@@ -430,5 +429,5 @@ class DeduplicateStories(beam.PTransform):
                         | "Attach" >> beam.FlatMap(_attach))
         index = ({"sig": sigs | "KeySigs" >> beam.Map(lambda s: (s["article_id"], s)), "assignment": assignments}
                  | "JoinIndex" >> beam.CoGroupByKey()
-                 | "IndexRows" >> beam.FlatMap(_index_row, new_only=self.windowed))
+                 | "IndexRows" >> beam.FlatMap(_index_row, new_only=bool(self.live_index_dir)))
         return {"articles": out_articles, "index": index}

@@ -91,7 +91,7 @@ def parse_feed(body: bytes, headers: dict, feed_url: str):
     return entries, None, ""
 
 
-FEED_STATE = "feed_state"  # tag of the per-feed poll state output (follow and streaming modes)
+FEED_STATE_TAG = "feed_state"  # tag of the per-feed poll state output (follow and streaming modes)
 
 
 def next_feed_state(previous: dict | None, *, status: int | None, headers: dict, body: bytes | None,
@@ -114,7 +114,7 @@ def next_feed_state(previous: dict | None, *, status: int | None, headers: dict,
 
 class FetchAndParseFeed(CountingDoFn):
     """A source with a "state" key (follow, streaming) is polled with conditional GET and also yields its new
-    feed state (tag FEED_STATE); a plain batch source is always fetched and parsed."""
+    feed state (tag FEED_STATE_TAG); a plain batch source is always fetched and parsed."""
     stage = "fetch_feeds"
 
     def __init__(self, policy: FetchPolicy):
@@ -144,7 +144,7 @@ class FetchAndParseFeed(CountingDoFn):
             except FetchError as e:
                 self.count("retries", e.attempts - 1)
                 if polled:
-                    yield beam.pvalue.TaggedOutput(FEED_STATE, next_feed_state(
+                    yield beam.pvalue.TaggedOutput(FEED_STATE_TAG, next_feed_state(
                         previous, status=None, headers={}, body=None, now=now)[0])
                 yield self.dead_letter(feed_url, e.kind, e.message, e.attempts)
                 return
@@ -153,7 +153,7 @@ class FetchAndParseFeed(CountingDoFn):
             self.count("bytes", len(body))
         if polled:
             state, changed = next_feed_state(previous, status=status, headers=headers, body=body, now=now)
-            yield beam.pvalue.TaggedOutput(FEED_STATE, state)
+            yield beam.pvalue.TaggedOutput(FEED_STATE_TAG, state)
             if not changed:
                 self.count(state["status"])  # not_modified / unchanged
                 return
@@ -188,4 +188,4 @@ class FetchFeeds(beam.PTransform):
         return (sources
                 | "Spread" >> beam.Reshuffle()
                 | "FetchAndParse" >> beam.ParDo(FetchAndParseFeed(self.policy)).with_outputs(
-                    ERRORS, FEED_STATE, main="entries"))
+                    ERRORS, FEED_STATE_TAG, main="entries"))

@@ -1,4 +1,5 @@
-"""BuildStories: articles with story ids → one stories.v1 row per story; and the story index's storage."""
+"""BuildStories: articles with story ids → one stories.v1 row per story; the story index's storage; and the rebuild
+of the derived tables (stories, story_claims) over a whole committed dataset."""
 from __future__ import annotations
 
 import collections
@@ -6,7 +7,7 @@ import collections
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from schemas import STORIES, STORY_INDEX
+from schemas import STORIES, STORY_CLAIMS, STORY_INDEX, dataset
 from transforms.common import CountingDoFn
 
 
@@ -43,13 +44,41 @@ class BuildStories(beam.PTransform):
 
 
 def story_index_files(output_dir: str) -> str | None:
-    """The glob of the story index left by earlier runs in output_dir, or None when there is none."""
-    pattern = FileSystems.join(output_dir, STORY_INDEX.name, "part-*.parquet")
-    try:
-        found = FileSystems.match([pattern])[0].metadata_list
-    except Exception:  # noqa: BLE001 - no such directory yet
-        return None
-    return pattern if found else None
+    """The glob of the committed story index in output_dir, or None when there is none."""
+    return dataset.state_pattern(output_dir, STORY_INDEX)
+
+
+def rebuild_story_tables(root: str, manifest: dict) -> dict[str, list[dict]]:
+    """stories and story_claims over every committed article and claim, under the story ids of the current index.
+
+    A run only sees its own articles, so its stories rows would each cover part of a story; the derived tables are
+    rebuilt whole at each commit instead, with the same record functions as the pipeline. An article's
+    articles.story_id stays the id it was written with; a later run that merges two stories changes the index, and
+    these tables follow the index. Returns {} for an output without stories (--no-dedup)."""
+    from transforms.claims import story_claim_records
+    index = dataset.read_table(root, STORY_INDEX, ["article_id", "story_id"], manifest)
+    story_of = dict(zip(index.column("article_id").to_pylist(), index.column("story_id").to_pylist())) \
+        if index is not None else {}
+    articles = {a["article_id"]: a for a in dataset.read_rows(root, "articles", [
+        "article_id", "story_id", "published_at", "duplicate_of", "entities", "outlet", "title"], manifest)}
+    if not story_of and not any(a["story_id"] for a in articles.values()):
+        return {}
+
+    def current(row):
+        return story_of.get(row["article_id"]) or row.get("story_id") or row["article_id"]
+
+    by_story = collections.defaultdict(list)
+    for a in articles.values():
+        by_story[current(a)].append(a)
+    claims_by_story = collections.defaultdict(dict)
+    for c in dataset.read_rows(root, "claims", ["claim_id", "article_id", "story_id", "stance", "value", "subject",
+                                                "unit_family", "outlet", "claimant"], manifest):
+        claims_by_story[current(c)][c["claim_id"]] = c
+    return {
+        STORIES.name: [story_record(sid, arts) for sid, arts in sorted(by_story.items())],
+        STORY_CLAIMS.name: [r for sid, cs in sorted(claims_by_story.items())
+                            for r in story_claim_records(sid, [cs[k] for k in sorted(cs)])],
+    }
 
 
 class LiveIndexRows(CountingDoFn):
@@ -70,18 +99,15 @@ class LiveIndexRows(CountingDoFn):
         import pyarrow.parquet as pq
 
         from transforms.dedup import block_keys
-        pattern = story_index_files(self.output_dir)
-        if not pattern:
-            return
-        for meta in FileSystems.match([pattern])[0].metadata_list:
-            if meta.path in self.read_files:
+        for path in dataset.committed_files(self.output_dir, STORY_INDEX):
+            if path in self.read_files:
                 continue
-            with FileSystems.open(meta.path) as f:
+            with FileSystems.open(path) as f:
                 rows = pq.read_table(f).to_pylist()
             for row in rows:
                 row.pop("schema_version", None)
                 self.by_block[block_keys(row, self.params)[0][0]].setdefault(row["article_id"], row)
-            self.read_files.add(meta.path)
+            self.read_files.add(path)
             self.count("index_files_read")
 
     def process(self, block):

@@ -7,22 +7,20 @@ unchanged; only these differ:
 - DedupEntries: keyed by canonical URL and then by feed guid, remembers each key for `ttl` seconds of event time
   (a timer clears it), so an item a feed lists for days is processed once, and the state stays bounded (no
   global key);
-- WriteWindowedTable: fileio.WriteToFiles with a Parquet sink, one file per window per table (Beam's
-  WriteToParquet corrupts files in streaming).
+One file per window, partition and table is written by transforms/parquet.py's WriteWindowedTable (Beam's
+WriteToParquet corrupts files in streaming).
 """
 from __future__ import annotations
 
 import apache_beam as beam
 from apache_beam.coders import PickleCoder, VarIntCoder
-from apache_beam.io import fileio
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.typehints import KV, Any
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
 from apache_beam.utils.timestamp import Duration
 
-from schemas import Table, to_table
 from transforms.common import ERRORS, CountingDoFn
-from transforms.feeds import FEED_STATE, FetchAndParseFeed
+from transforms.feeds import FEED_STATE_TAG, FetchAndParseFeed
 from transforms.urls import canonicalize_url
 
 
@@ -36,9 +34,8 @@ class PollFeed(FetchAndParseFeed):
         with self.timed():
             out = list(self._process(dict(source, state=feed_state.read() or {})))
         for item in out:
-            if isinstance(item, beam.pvalue.TaggedOutput) and item.tag == FEED_STATE:
+            if isinstance(item, beam.pvalue.TaggedOutput) and item.tag == FEED_STATE_TAG:
                 feed_state.write(item.value)
-                self.count("state_" + item.value["status"])
             else:
                 yield item
 
@@ -103,55 +100,3 @@ class DedupEntries(beam.PTransform):
                 | "FirstUrlWithinTtl" >> beam.ParDo(FirstSightingWithinTtl(self.ttl_seconds))
                 | "KeyByGuid" >> beam.Map(lambda e: (guid_key(e), e)).with_output_types(KV[str, Any])
                 | "FirstGuidWithinTtl" >> beam.ParDo(FirstSightingWithinTtl(self.ttl_seconds)))
-
-
-class ParquetSink(fileio.FileSink):
-    """Rows of one table, written as one Parquet file of its exact schema when fileio flushes the file."""
-
-    def __init__(self, table: Table):
-        self.table = table
-        self.rows = []
-        self.fh = None
-
-    def open(self, fh):
-        self.fh, self.rows = fh, []
-
-    def write(self, record):
-        self.rows.append(record)
-
-    def flush(self):
-        import pyarrow.parquet as pq
-        pq.write_table(to_table(self.table, self.rows), self.fh, compression="zstd")
-        self.rows = []
-
-
-def window_file_naming(job: str):
-    """fileio file naming: part-<start>-<end>-<job>-<pane>-SSSSS-of-NNNNN.parquet, UTC times without ':' (Hadoop
-    paths, hence Spark, and Windows reject it). `job` (the job's start time) keeps a restarted job from
-    overwriting the file an earlier job wrote for the same window."""
-    def name(window, pane, shard_index, total_shards, compression, destination) -> str:
-        def stamp(ts):
-            return ts.to_utc_datetime().strftime("%Y%m%dT%H%M%SZ")
-        span = f"{stamp(window.start)}-{stamp(window.end)}" if hasattr(window, "start") else "global"
-        pane_index = pane.index if pane is not None else 0
-        return f"part-{span}-{job}-{pane_index}-{shard_index or 0:05d}-of-{total_shards or 1:05d}.parquet"
-    return name
-
-
-class WriteWindowedTable(beam.PTransform):
-    """rows → OUT/<table>/part-<window start>-<window end>-<job>-<pane>-00000-of-00001.parquet: one file per
-    window (and job)."""
-
-    def __init__(self, table: Table, output_dir: str, job: str):
-        super().__init__()
-        self.table = table
-        self.output_dir = output_dir
-        self.job = job
-
-    def expand(self, rows):
-        table = self.table
-        return rows | "WriteToFiles" >> fileio.WriteToFiles(
-            path=f"{self.output_dir.rstrip('/')}/{table.name}",
-            file_naming=window_file_naming(self.job),
-            sink=lambda _destination: ParquetSink(table),
-            shards=1)

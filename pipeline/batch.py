@@ -1,0 +1,36 @@
+"""One batch run into an output dataset: lock it, finish what a killed run left, run the pipeline into a staging
+directory, commit (schemas/dataset.py). Used by `claimwire run`, each `--follow` cycle and the benchmarks."""
+from __future__ import annotations
+
+import time
+
+import apache_beam as beam
+
+from schemas import dataset
+from transforms.stories import rebuild_story_tables
+
+
+def prepare(output: str) -> None:
+    """Under the writer lock, before a run reads the output: roll a half-done commit forward, drop stale staging."""
+    dataset.recover(output, rebuild_story_tables)
+
+
+def run_batch(options, opts, **build_kwargs):
+    """Runs the batch pipeline into a fresh staging directory of opts.output and commits it; the caller holds
+    dataset.writer_lock(opts.output). Returns (the Beam result, the commit journal). Nothing is committed when
+    the pipeline raises."""
+    from pipeline.assembly import build_pipeline
+    staging = dataset.staging_dir(opts.output)
+    try:
+        p = beam.Pipeline(options=options)
+        build_pipeline(p, opts, write_root=staging, **build_kwargs)
+        result = p.run()
+        result.wait_until_finish()
+    except BaseException:
+        dataset.remove_tree(staging)
+        raise
+    started = time.perf_counter()
+    journal = dataset.commit(opts.output, staging, rebuild_story_tables,
+                             inputs=list(opts.input or []) + list(opts.feeds or []))
+    journal["commit_seconds"] = time.perf_counter() - started
+    return result, journal
