@@ -4,7 +4,8 @@ claimwire's model on each backend, with spaCy en_core_web_sm beside it as the re
     .venv/bin/python bench/ner.py --conll ../shared/data/conll2003 [--model DIR] [--backends ...] [--limit N]
 
 Backends: torch-fp32 (the reference), torch-int8 (torch dynamic quantization), onnx-fp32 (ONNX Runtime, fused
-graph), onnx-int8 (ONNX Runtime with dynamic int8 weights). Speed is measured on all test sentences (wordpieces/s,
+graph), onnx-int8 (ONNX Runtime with dynamic int8 weights). For each, the script also tags every sample article
+alone and among the others and prints how many differ (batch independence: 0 is the requirement). Speed is measured on all test sentences (wordpieces/s,
 words/s) and on the sample articles (articles/s), with the threads this machine has. spaCy's OntoNotes labels are
 mapped to CoNLL's: PERSON→PER, ORG→ORG, GPE/LOC/FAC→LOC, NORP/EVENT/WORK_OF_ART/LAW/LANGUAGE/PRODUCT→MISC.
 """
@@ -108,8 +109,13 @@ def main():
             tags, seconds, pieces = timed_tagging(tagger, sentences, args.batch_size, args.repeats)
             t0 = time.perf_counter()
             for _ in range(3):
-                tagger.predict(articles, args.batch_size)
+                together = tagger.predict(articles, args.batch_size)
             art_s = 3 * len(articles) / (time.perf_counter() - t0)
+            # batch independence: each sample article tagged alone must give what it gets among the others
+            alone = [tagger.predict([a], args.batch_size)[0] for a in articles]
+            differ = sum(x != y for x, y in zip(alone, together))
+            print(f"{name}: {differ} of {len(articles)} sample articles get other entities or scores when tagged "
+                  f"alone than in one batch")
             rows.append((name, span_f1(gold, tags), pieces / seconds, n_words / seconds, art_s))
             if name == args.backends.split(",")[-1]:
                 # the pipeline's output: the same tags after entity-rules/1 (transforms/entity_rules.py)

@@ -185,7 +185,12 @@ def _neighbours(home: np.ndarray, pool: np.ndarray, k: int, p: StoryParams):
     import faiss
     index = faiss.IndexHNSWFlat(pool.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
     index.hnsw.efConstruction = 64
-    index.add(pool)
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)  # a multi-threaded HNSW build depends on thread timing: the same input, one graph
+    try:
+        index.add(pool)
+    finally:
+        faiss.omp_set_num_threads(threads)
     index.hnsw.efSearch = max(64, 2 * k)
     vals, idx = index.search(home, k)
     for r in range(len(home)):
@@ -204,6 +209,8 @@ def story_pairs(homes: list[tuple], guests: list[tuple], p: StoryParams) -> list
     """Edges among block members (tuples from block_member)."""
     if not homes:
         return []
+    # members arrive in the shuffle's order: sort them, so the matrices, ties and neighbour lists do not depend on it
+    homes, guests = sorted(homes), sorted(guests)
     pool = homes + guests
     vec = np.stack([np.frombuffer(m[2], dtype=np.float16) for m in pool]).astype(np.float32)
     out = set()

@@ -41,20 +41,18 @@ class SentenceEncoder:
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
         self.model = AutoModel.from_pretrained(model_dir).eval()
 
-    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+    def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        """One unit vector per text, bit for bit the same whatever else is being embedded: each text is its own
+        forward pass at its own length (as NerTagger.tag_words does), so the batch size, the bundle and the
+        worker never change an embedding, nor the story index that stores it. `batch_size` changes nothing."""
         import torch
         out = np.zeros((len(texts), self.model.config.hidden_size), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # length-sorted: less padding
-        for b in range(0, len(order), batch_size):
-            idx = order[b:b + batch_size]
-            enc = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True, max_length=LEAD_PIECES,
-                                 return_tensors="pt")
+        for i, text in enumerate(texts):
+            enc = self.tokenizer([text], truncation=True, max_length=LEAD_PIECES, return_tensors="pt")
             with torch.inference_mode():
-                hidden = self.model(**enc).last_hidden_state
-            mask = enc["attention_mask"].unsqueeze(-1).float()
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            pooled = torch.nn.functional.normalize(pooled, dim=-1)
-            out[idx] = pooled.numpy()
+                hidden = self.model(**enc).last_hidden_state[0]
+            pooled = torch.nn.functional.normalize(hidden.mean(0), dim=-1)  # mean over the text's own tokens
+            out[i] = pooled.numpy()
         return out
 
 

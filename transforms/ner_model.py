@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from transforms.entity_rules import apply_entity_rules
+
 LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
 MODEL_FORMAT = "claimwire-ner/1"
 TITLE_MARKER = "[unused1]"
@@ -235,6 +237,7 @@ def resolve_model_dir(ref: str | None) -> str:
 ONNX_FILE = "model.int8.onnx"  # the quantized graph, when shipped, beside the safetensors weights
 
 
+
 class TorchBackend:
     name = "torch-fp32"
 
@@ -283,8 +286,8 @@ def quantize_onnx(src: str, dst: str) -> None:
 
 
 class NerTagger:
-    """Runs the token classifier over whole articles: word split, markers, overlapping windows, length-sorted
-    batches, word-level BIO decoding, entities with exact character offsets."""
+    """Runs the token classifier over whole articles: word split, markers, overlapping windows, one model call per
+    window, word-level BIO decoding, entities with exact character offsets."""
 
     def __init__(self, backend, tokenizer, id2label: list[str], uses_markers: bool = True, max_pieces: int = 192,
                  stride_words: int = 24):
@@ -325,48 +328,38 @@ class NerTagger:
             return list(self.encoder._pieces(word)), 0
         return self.encoder.word_pieces(word), 1 if case_marker(word) else 0
 
-    def tag_words(self, docs: Sequence[Sequence[str]], batch_size: int = 32):
-        """BIO tags and scores per word for each document given as a word list; also counts wordpieces."""
+    def tag_words(self, docs: Sequence[Sequence[str]], batch_size: int | None = None):
+        """BIO tags and scores per word for each document given as a word list; also counts wordpieces.
+
+        A window's result depends on that window alone, never on what else is being tagged: each window is its own
+        model call at its own length (no padding), so the int8 model's dynamic activation scales are computed
+        over that window only, the same whatever the batch size, the bundle, the worker or the runner. Measured
+        (bench/ner.py): one window per call is also faster than padded batches on CPU. `batch_size` is accepted
+        for compatibility and changes nothing."""
         import numpy as np
         pieces = [[self._pieces(w) for w in words] for words in docs]
-        windows = []
-        for d, words_pieces in enumerate(pieces):
-            if words_pieces:
-                windows.extend(make_windows(d, [len(p) for p, _ in words_pieces], self.max_pieces,
-                                            self.stride_words))
         probs_per_doc = [np.zeros((len(words), len(self.id2label)), dtype=np.float32) for words in docs]
         for pr in probs_per_doc:
             pr[:, self.id2label.index("O")] = 1.0  # words no window kept (none, normally) stay outside
         self.last_wordpieces = 0
-        # length-sorted batches: windows of similar length share a batch, so little compute goes to padding
-        order = sorted(range(len(windows)), key=lambda i: sum(
-            len(p) for p, _ in pieces[windows[i].doc_index][windows[i].word_start:windows[i].word_end]))
-        for b in range(0, len(order), batch_size):
-            batch = [windows[i] for i in order[b:b + batch_size]]
-            seqs, firsts = [], []
-            for w in batch:
-                ids, pos = [self.encoder.cls_id], []
-                for wp, first in pieces[w.doc_index][w.word_start:w.word_end]:
-                    pos.append(len(ids) + first)
+        for d, words_pieces in enumerate(pieces):
+            if not words_pieces:
+                continue
+            for w in make_windows(d, [len(p) for p, _ in words_pieces], self.max_pieces, self.stride_words):
+                ids, firsts = [self.encoder.cls_id], []
+                for wp, first in words_pieces[w.word_start:w.word_end]:
+                    firsts.append(len(ids) + first)
                     ids.extend(wp)
                 ids.append(self.encoder.sep_id)
-                seqs.append(ids)
-                firsts.append(pos)
                 self.last_wordpieces += len(ids)
-            n = max(len(s) for s in seqs)
-            input_ids = np.full((len(seqs), n), self.encoder.pad_id, dtype=np.int64)
-            mask = np.zeros((len(seqs), n), dtype=np.int64)
-            for r, s in enumerate(seqs):
-                input_ids[r, : len(s)] = s
-                mask[r, : len(s)] = 1
-            logits = self.backend(input_ids, mask)
-            logits = logits - logits.max(-1, keepdims=True)
-            probs = np.exp(logits)
-            probs /= probs.sum(-1, keepdims=True)
-            for r, w in enumerate(batch):
+                input_ids = np.asarray([ids], dtype=np.int64)
+                logits = self.backend(input_ids, np.ones_like(input_ids))[0]
+                logits = logits - logits.max(-1, keepdims=True)
+                probs = np.exp(logits)
+                probs /= probs.sum(-1, keepdims=True)
                 for k, word_i in enumerate(range(w.word_start, w.word_end)):
                     if w.keep_start <= word_i < w.keep_end:
-                        probs_per_doc[w.doc_index][word_i] = probs[r, firsts[r][k]]
+                        probs_per_doc[d][word_i] = probs[firsts[k]]
         tags, scores = [], []
         for pr in probs_per_doc:
             path = viterbi_bio(pr, self.id2label)
@@ -382,7 +375,6 @@ class NerTagger:
         flat = [[w.text for w in words[s:e]] for words, doc_spans in zip(docs, spans) for s, e in doc_spans]
         flat_tags, flat_scores = self.tag_words(flat, batch_size)
         if self.rules:
-            from transforms.entity_rules import apply_entity_rules
             flat_tags = [apply_entity_rules(w, t, sc) for w, t, sc in zip(flat, flat_tags, flat_scores)]
         out, k = [], 0
         for t, words, doc_spans in zip(texts, docs, spans):
