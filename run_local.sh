@@ -16,25 +16,35 @@ VPY=.venv/bin/python
 # Reinstall only when the pinned requirements or the package definition changed.
 stamp=$(cat requirements.lock setup.py | sha256sum | cut -c1-16)
 if [ "$(cat .venv/.claimwire-stamp 2>/dev/null || true)" != "$stamp" ]; then
-  echo "claimwire: installing dependencies into .venv"
-  "$VPY" -m pip install -q --upgrade pip
-  # the CPU torch wheel first and pinned: nothing later may pull a multi-GB CUDA build
-  "$VPY" -m pip install -q torch==2.13.0
-  "$VPY" -m pip install -q -r requirements.lock
-  "$VPY" -m pip install -q --no-deps --no-build-isolation -e .
+  echo "claimwire: installing dependencies into .venv (log: .venv/install.log)"
+  {
+    "$VPY" -m pip install -q --upgrade pip &&
+    # the CPU torch wheel first and pinned: nothing later may pull a multi-GB CUDA build
+    "$VPY" -m pip install -q torch==2.13.0 &&
+    "$VPY" -m pip install -q -r requirements.lock &&
+    "$VPY" -m pip install -q --no-deps --no-build-isolation -e .
+  } > .venv/install.log 2>&1 || { tail -20 .venv/install.log; echo "claimwire: installing failed (see .venv/install.log)"; exit 1; }
   echo "$stamp" > .venv/.claimwire-stamp
 fi
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
 if [ "${1:-}" = "test" ]; then
   shift
+  # the report's browser test renders the page in Debian's headless Chromium: install it when missing
+  if ! command -v chromium >/dev/null 2>&1; then
+    echo "claimwire: installing chromium for the browser test (log: .venv/apt.log)"
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium; } \
+      > .venv/apt.log 2>&1 || { tail -20 .venv/apt.log; echo "claimwire: could not install chromium"; exit 1; }
+  fi
   exec "$VPY" -m pytest tests "$@"
 fi
 
-# The main job: serve the sample news web on 127.0.0.1 (ephemeral port) and run the pipeline over its feeds.
+# The main job: serve the sample news web on 127.0.0.1 and run the pipeline over its feeds.
 mkdir -p out
 rm -f out/feeds.txt
-"$VPY" samples/serve.py --write-feeds out/feeds.txt > out/sample-server.log 2>&1 &
+# a fixed port, so a second ./run_local.sh names the same URLs (its rows replace the first run's, not add to them)
+"$VPY" samples/serve.py --port "${CLAIMWIRE_SAMPLE_PORT:-8757}" --write-feeds out/feeds.txt > out/sample-server.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do [ -s out/feeds.txt ] && break; sleep 0.1; done
@@ -42,3 +52,4 @@ for _ in $(seq 1 100); do [ -s out/feeds.txt ] && break; sleep 0.1; done
 echo "claimwire: sample feeds served at $(head -1 out/feeds.txt | sed 's#/[^/]*/feed.xml##')"
 # every sample outlet sits on the one loopback host, so the politeness delay is shortened for it
 "$VPY" -m pipeline run --feeds out/feeds.txt --output out --min-host-delay 0.05 "$@"
+"$VPY" -m pipeline report out

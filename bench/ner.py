@@ -55,8 +55,8 @@ def make_backend(name: str, model_dir: str, work: str, threads: int):
     if name == "onnx-fp32":
         return OnnxBackend(fp32, threads)
     shipped = os.path.join(model_dir, ONNX_FILE)
-    if os.path.exists(shipped):
-        return OnnxBackend(shipped, threads)
+    if os.path.exists(shipped):  # as NerTagger.load runs it: one-thread calls, `threads` of them at once
+        return OnnxBackend(shipped, threads, parallel_calls=threads)
     int8 = os.path.join(work, ONNX_FILE)
     if not os.path.exists(int8):
         quantize_onnx(fp32, int8)

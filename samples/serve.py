@@ -63,7 +63,11 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--write-feeds", help="write the feed URL list here once listening")
     args = ap.parse_args()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), SiteHandler)
+    try:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), SiteHandler)
+    except OSError as e:  # the usual port is taken: any free one (the sample's error rows then name that port)
+        print(f"port {args.port} unavailable ({e.strerror}); using an ephemeral port", flush=True)
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SiteHandler)
     server.hits = []
     if args.write_feeds:
         tmp = args.write_feeds + ".tmp"

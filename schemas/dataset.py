@@ -239,7 +239,8 @@ def _rows_of(paths: list[str], columns: list[str] | None = None) -> pa.Table | N
     return pa.concat_tables(parts) if parts else None
 
 
-def _write_arrow(path: str, table: pa.Table) -> None:
+def write_arrow(path: str, table: pa.Table) -> None:
+    """One Parquet file, written under a temporary name and renamed: readers never see half a file."""
     tmp = path + ".inprogress"
     with FileSystems.create(tmp) as f:
         pq.write_table(table, f, compression="zstd")
@@ -297,7 +298,7 @@ def _plan_appended(root: str, staging: str, manifest: dict, run_id: str, table: 
             continue
         final_rel = posixpath.join(directory, f"run-{run_id}-{name}")
         ready = join(staging, "_final", final_rel)
-        _write_arrow(ready, arrow)
+        write_arrow(ready, arrow)
         moves.append([ready, join(root, final_rel)])
         files.append(final_rel)
         kept_rows += arrow.num_rows
@@ -325,7 +326,7 @@ def _keep_one_file(root: str, staging: str, manifest: dict, table: Table, moves:
         return
     ready = join(staging, "_final", placeholder)
     from schemas.records import to_table
-    _write_arrow(ready, to_table(table, []))
+    write_arrow(ready, to_table(table, []))
     moves.append([ready, join(root, placeholder)])
     manifest["tables"][table.name] = [placeholder]
 
@@ -382,7 +383,7 @@ def apply_journal(root: str, journal: dict, derive) -> None:
                 continue
             from schemas.records import to_table
             keep = join(root, manifest["tables"][table.name][0])
-            _write_arrow(keep, to_table(table, derived[table.name]))
+            write_arrow(keep, to_table(table, derived[table.name]))
             for path in listed_files(root, table):
                 if path != keep:
                     _delete(path)
@@ -458,7 +459,7 @@ def plan_compaction(root: str) -> dict | None:
             compact_id = stable_id("compact", *rels, size=16)
             final_rel = posixpath.join(directory, f"run-{compact_id}-{file_name('', 0, 1)}")
             ready = join(staging, "_final", final_rel)
-            _write_arrow(ready, arrow)
+            write_arrow(ready, arrow)
             moves.append([ready, join(root, final_rel)])
             deletes += [join(root, r) for r in rels if r != final_rel]
             gone = set(rels)

@@ -172,6 +172,7 @@ ERROR_KINDS = (
     "not_a_feed",  # parsed, but neither RSS nor Atom (an HTML page, junk)
     "feed_parse_error",  # ill-formed XML with no usable entries
     "entry_without_link",  # a feed entry that names no article URL
+    "no_feed_found",  # a --site whose page, common feed paths and news sitemap give no feed
     "extraction_timeout",  # the extractor ran past its time limit and was stopped
     "extraction_failed",  # the extractor raised or crashed
     "no_text",  # extraction found no article text

@@ -93,6 +93,12 @@ def test_streaming_cli_with_periodic_impulse_matches_batch_ids(sample_run, sampl
                group by all order by all"""
     answers = [duckdb.sql(query.format(out=out)).fetchall() for out in (sample_run, follow_out, tmp_path)]
     assert answers[0] and answers[0] == answers[1] == answers[2]
+    # the HTML report reads all three (streaming's per-window story rows merged by story id)
+    from pipeline.report import load, render
+    for out in (sample_run, follow_out, tmp_path):
+        page = render(load(str(out)), str(out))
+        assert "3,000 North Korean Soldiers Reportedly Deployed to Support Russia" in page, out
+        assert '<svg class="timeline"' in page and ">3,000<" in page, out
 
 
 def run_stream(output, feed_url, tick_at):

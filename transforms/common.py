@@ -16,26 +16,57 @@ ERRORS = "errors"  # tag of every stage's dead-letter output
 
 
 class Progress:
-    """Prints 'claimwire: fetched 120 · extracted 80 ...' to stderr at most every `every` seconds per process."""
+    """One live progress line on stderr: 'claimwire: fetched 120 · extracted 118 · tagged 100 · errors 2 ·
+    9.8 articles/s'. On a terminal it is rewritten in place; otherwise a line is printed at most every
+    `every` seconds. Counted per process (each worker process of a multi-process run prints its own)."""
 
     every = 2.0
     enabled = True
     _counts: dict[str, int] = {}
     _last = 0.0
+    _started = None
+    _shown = False
     _lock = threading.Lock()
+    LABELS = (("fetched", ("fetch_articles.out", "read_documents.out")), ("extracted", ("extract.out",)),
+              ("tagged", ("ner.out",)))
+
+    @classmethod
+    def line(cls) -> str:
+        counts = cls._counts
+        parts = [(label, sum(counts.get(k, 0) for k in keys)) for label, keys in cls.LABELS]
+        done = next((n for _, n in reversed(parts) if n), 0)
+        errors = sum(v for k, v in counts.items() if k.endswith(".errors"))
+        seconds = max(time.monotonic() - (cls._started or time.monotonic()), 1e-3)
+        return "claimwire: " + " · ".join(f"{label} {n}" for label, n in parts) + \
+            f" · errors {errors} · {done / seconds:.1f} articles/s"
 
     @classmethod
     def tick(cls, name: str, n: int = 1) -> None:
         if not cls.enabled:
             return
         with cls._lock:
-            cls._counts[name] = cls._counts.get(name, 0) + n
             now = time.monotonic()
-            if now - cls._last < cls.every:
+            if cls._started is None:
+                cls._started = now
+            cls._counts[name] = cls._counts.get(name, 0) + n
+            tty = sys.stderr.isatty()
+            if now - cls._last < (0.2 if tty else cls.every):
                 return
             cls._last = now
-            line = " · ".join(f"{k} {v}" for k, v in cls._counts.items())
-        print(f"claimwire: {line}", file=sys.stderr, flush=True)
+            line = cls.line()
+            cls._shown = True
+        if tty:
+            print("\r" + line + "\x1b[K", end="", file=sys.stderr, flush=True)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+    @classmethod
+    def finish(cls) -> None:
+        """Ends the live line (the summary follows on a fresh line) and resets the counts for the next run."""
+        with cls._lock:
+            if cls._shown and sys.stderr.isatty():
+                print("\r" + cls.line() + "\x1b[K", file=sys.stderr, flush=True)
+            cls._counts, cls._started, cls._shown, cls._last = {}, None, False, 0.0
 
 
 class CountingDoFn(beam.DoFn):

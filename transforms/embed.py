@@ -35,6 +35,8 @@ class SentenceEncoder:
     def __init__(self, model_dir: str | None = None, threads: int | None = None):
         import torch
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+        hf_logging.disable_progress_bar()  # no "Loading weights" bar in worker logs
         if threads:
             torch.set_num_threads(threads)
         model_dir = model_dir or default_encoder_dir()

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import io
 import os
+import sys
 from urllib.parse import urljoin, urlsplit
 
 import apache_beam as beam
@@ -14,11 +15,21 @@ from transforms.common import ERRORS, CountingDoFn
 from transforms.http_client import FetchError, FetchPolicy, HttpClient, host_key
 
 
-def feed_sources(specs: list[str]) -> list[dict]:
+def _is_feed_document(data: bytes) -> bool:
+    """A local file feedparser reads as a feed (RSS, Atom, RDF, JSON Feed), rather than a list of feed URLs."""
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"<") or data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True  # XML: a feed, or a broken one whose error row says why
+    return head.startswith(b"{") and json_feed(data) is not None
+
+
+def feed_sources(specs: list[str], problems: list | None = None) -> list[dict]:
     """Expands the operator's --feeds arguments into feed sources.
 
-    An http(s) URL is a feed; a local file is either a feed document (it starts with '<') or a list of feed URLs,
-    one per line ('#' starts a comment). Everything here is operator-given, hence trusted.
+    An http(s) URL is a feed; a local file is either a feed document (RSS/Atom/RDF or JSON Feed: whatever
+    feedparser reads) or a list of feed URLs or feed files, one per line ('#' starts a comment). A line that is
+    neither is reported as `file:line` (appended to `problems` as (location, message), and printed when no list
+    is given), skipped, and the rest goes on. Everything here is operator-given, hence trusted.
     """
     sources = []
     for spec in specs:
@@ -29,13 +40,21 @@ def feed_sources(specs: list[str]) -> list[dict]:
             raise FileNotFoundError(f"--feeds: {spec} is neither an http(s) URL nor a file")
         with open(spec, "rb") as f:
             data = f.read()
-        if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<") or data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        if _is_feed_document(data):
             sources.append({"feed_url": os.path.abspath(spec), "content": data})
-        else:
-            for line in data.decode("utf-8").splitlines():
-                line = line.split("#", 1)[0].strip()
-                if line:
-                    sources.extend(feed_sources([line]))
+            continue
+        for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            if urlsplit(line).scheme in ("http", "https") or os.path.isfile(line):
+                sources.extend(feed_sources([line], problems))
+                continue
+            where, why = f"{spec}:{number}", f"{line[:200]!r} is neither an http(s) URL nor a file; line skipped"
+            if problems is None:
+                print(f"claimwire: {where}: {why}", file=sys.stderr)
+            else:
+                problems.append((where, why))
     return sources
 
 
@@ -50,6 +69,44 @@ def _published(entry) -> dt.datetime | None:
     return None
 
 
+JSON_FEED_VERSION = "https://jsonfeed.org/version/"
+
+
+def json_feed(body: bytes) -> dict | None:
+    """The parsed document when body is a JSON Feed (jsonfeed.org 1.0/1.1; feedparser 6 does not read it)."""
+    import json
+    try:
+        doc = json.loads(body.decode("utf-8-sig"))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if isinstance(doc, dict) and str(doc.get("version", "")).startswith(JSON_FEED_VERSION) \
+            and isinstance(doc.get("items", []), list):
+        return doc
+    return None
+
+
+def _json_feed_entries(doc: dict, feed_url: str, base: str | None) -> list[dict]:
+    entries = []
+    for item in doc.get("items") or []:
+        if not isinstance(item, dict):
+            continue
+        link = str(item.get("url") or item.get("external_url") or "").strip()
+        if link and base:
+            link = urljoin(base, link)
+        published = None
+        for key in ("date_published", "date_modified"):
+            try:
+                published = dt.datetime.fromisoformat(str(item[key]).replace("Z", "+00:00"))
+                published = published if published.tzinfo else published.replace(tzinfo=dt.timezone.utc)
+                break
+            except (KeyError, ValueError):
+                continue
+        entries.append({"feed_url": feed_url, "guid": str(item.get("id") or link) or None, "url": link or None,
+                        "title": item.get("title"), "summary": item.get("summary") or item.get("content_text"),
+                        "published": published})
+    return entries
+
+
 def parse_feed(body: bytes, headers: dict, feed_url: str):
     """feedparser over bytes (never a str: feedparser would treat a str as a URL or a path and open it).
 
@@ -58,6 +115,12 @@ def parse_feed(body: bytes, headers: dict, feed_url: str):
     import feedparser
     if not body.strip():
         return [], "empty_body", "the feed response is empty"
+    base = feed_url if urlsplit(feed_url).scheme in ("http", "https") else None
+    if body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+        doc = json_feed(body)
+        if doc is None:
+            return [], "not_a_feed", "JSON, but not a JSON Feed (jsonfeed.org)"
+        return _json_feed_entries(doc, feed_url, base), None, ""
     parsed = feedparser.parse(io.BytesIO(body), response_headers=headers or {})
     if not parsed.entries:
         if parsed.get("version") and not parsed.bozo:
@@ -69,7 +132,6 @@ def parse_feed(body: bytes, headers: dict, feed_url: str):
                 return [], "not_a_feed", "an HTML page, not an RSS/Atom feed"
             return [], "feed_parse_error", f"{type(exc).__name__}: {exc}"[:500]
         return [], "not_a_feed", "no RSS/Atom structure found"
-    base = feed_url if urlsplit(feed_url).scheme in ("http", "https") else None
     entries = []
     for e in parsed.entries:
         link = e.get("link") or ""

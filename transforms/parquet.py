@@ -15,11 +15,9 @@ import hashlib
 import json
 
 import apache_beam as beam
-import pyarrow.parquet as pq
-from apache_beam.io.filesystems import FileSystems
 
 from schemas import Table, to_table
-from schemas.dataset import PARTITIONED, file_name, file_path, partition_of
+from schemas.dataset import PARTITIONED, file_name, file_path, partition_of, write_arrow
 from transforms.common import CountingDoFn
 
 
@@ -40,12 +38,7 @@ def write_rows(path: str, table: Table, rows: list[dict]) -> int:
         if k not in by_key or _tiebreak(r) < _tiebreak(by_key[k]):
             by_key[k] = r
     arrow = to_table(table, list(by_key.values()))
-    tmp = path + ".inprogress"
-    with FileSystems.create(tmp) as f:
-        pq.write_table(arrow, f, compression="zstd")
-    if FileSystems.exists(path):
-        FileSystems.delete([path])
-    FileSystems.rename([tmp], [path])
+    write_arrow(path, arrow)
     return arrow.num_rows
 
 

@@ -1,0 +1,86 @@
+"""What a person sees in the terminal: no third-party noise, a progress line, --quiet, one-sentence fatal errors,
+and input files read the way a person means them (a JSON Feed file is a feed; a bad line in a list is skipped)."""
+import json
+import os
+import subprocess
+import sys
+
+import duckdb
+
+from pipeline.cli import main
+from transforms.feeds import feed_sources, parse_feed
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NOISE = ("apitools not found", "Loading weights", "SetuptoolsDeprecationWarning", "Traceback")
+
+
+def claimwire(*args, timeout=300):
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_help_and_a_run_print_no_third_party_noise(sample_feeds, tmp_path):
+    helped = claimwire("--help")
+    assert helped.returncode == 0 and "claimwire run" in helped.stdout
+    ran = claimwire("run", "--feeds", sample_feeds, "--output", str(tmp_path), "--min-host-delay", "0")
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    for out in (helped, ran):
+        for noise in NOISE:
+            assert noise not in out.stdout + out.stderr, (noise, (out.stdout + out.stderr)[-3000:])
+    assert "claimwire run finished" in ran.stdout and "articles" in ran.stdout
+    # the progress line (not a terminal here: a line every 2 s at most) counts articles and a rate
+    progress = [ln for ln in ran.stderr.splitlines() if ln.startswith("claimwire: fetched")]
+    assert all("extracted" in ln and "tagged" in ln and "articles/s" in ln for ln in progress)
+
+
+def test_quiet_prints_one_line(sample_feeds, tmp_path):
+    ran = claimwire("run", "--feeds", sample_feeds, "--output", str(tmp_path), "--min-host-delay", "0",
+                    "--no-ner", "--quiet")
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert ran.stdout.strip().splitlines() == [f"claimwire run: 14 articles, 2 errors in {tmp_path}"]
+    assert "claimwire: fetched" not in ran.stderr
+
+
+def test_a_fatal_cli_error_is_one_sentence(tmp_path):
+    done = claimwire("run", "--feeds", str(tmp_path / "missing.txt"), "--output", str(tmp_path / "out"))
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"claimwire run: --feeds: {tmp_path / 'missing.txt'} is neither an http(s) URL nor a file"]
+
+
+JSON_FEED = {"version": "https://jsonfeed.org/version/1.1", "title": "Wire",
+             "items": [{"id": "a1", "url": "https://news.example/a1", "title": "First",
+                        "date_published": "2024-10-21T08:00:00Z"},
+                       {"id": "a2", "url": "/a2", "title": "Second"}]}
+
+
+def test_a_local_json_feed_is_a_feed_not_a_list(tmp_path):
+    path = tmp_path / "feed.json"
+    path.write_text(json.dumps(JSON_FEED))
+    (source,) = feed_sources([str(path)])
+    assert source["feed_url"] == str(path) and source["content"] == path.read_bytes()
+    entries, kind, _ = parse_feed(path.read_bytes(), {}, "https://news.example/feed.json")
+    assert kind is None and [e["url"] for e in entries] == ["https://news.example/a1", "https://news.example/a2"]
+    assert entries[0]["published"].isoformat() == "2024-10-21T08:00:00+00:00"
+    # a whole run over it: no traceback; its entries are fetched under the address policy like any feed's
+    ran = claimwire("run", "--feeds", str(path), "--output", str(tmp_path / "out"), "--no-ner", "--retries", "0",
+                    "--connect-timeout", "1", "--total-timeout", "2")
+    assert ran.returncode == 0 and "Traceback" not in ran.stderr, ran.stderr[-3000:]
+    kinds = duckdb.sql(f"select stage from read_parquet('{tmp_path}/out/errors/*.parquet')").fetchall()
+    assert kinds and all(k == ("fetch_articles",) for k in kinds)  # no feed error: the file was read as a feed
+
+
+def test_a_bad_line_in_a_feed_list_is_reported_and_skipped(sample_feeds, tmp_path):
+    good = open(sample_feeds).read().splitlines()
+    listing = tmp_path / "feeds.txt"
+    listing.write_text("# my feeds\n" + good[0] + "\nnot a feed at all\n" + "\n".join(good[1:]) + "\n")
+    out = tmp_path / "out"
+    assert main(["run", "--feeds", str(listing), "--output", str(out), "--min-host-delay", "0", "--no-ner",
+                 "--no-dedup", "--no-claims"]) == 0
+    errors = duckdb.sql(f"select stage, kind, url, message from read_parquet('{out}/errors/*.parquet') "
+                        "where stage = 'read_feeds'").fetchall()
+    assert errors == [("read_feeds", "input_error", f"{listing}:3",
+                       "'not a feed at all' is neither an http(s) URL nor a file; line skipped")]
+    articles = duckdb.sql(f"select count(*) from read_parquet('{out}/articles/*/*.parquet')").fetchall()
+    assert articles == [(14,)]  # every good line still read
