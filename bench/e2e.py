@@ -126,12 +126,14 @@ def main():
         server.shutdown()
         written = read_table(out, "articles").num_rows
         counters = stage_counters(result)
-        ner_us = 0
+        model_us = {}  # RunInference's own timing, per model (namespaces claimwire_ner, claimwire_embed)
         try:
             from apache_beam.metrics.metric import MetricsFilter
-            for d in result.metrics().query(MetricsFilter().with_name("inference_batch_latency_micro_secs"))[
-                    "distributions"]:
-                ner_us += (d.committed or d.attempted).sum
+            models = (("claimwire_ner", "ner (RunInference)"), ("claimwire_embed", "embed (RunInference)"))
+            for namespace, label in models:
+                for d in result.metrics().query(MetricsFilter().with_namespace(namespace).with_name(
+                        "inference_batch_latency_micro_secs"))["distributions"]:
+                    model_us[label] = model_us.get(label, 0) + (d.committed or d.attempted).sum
         except Exception:  # noqa: BLE001 - metrics vary by runner
             pass
         rss_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -141,12 +143,13 @@ def main():
         print(f"  articles written      {written}")
         print(f"  wall time             {seconds:.1f} s")
         print(f"  throughput            {written / seconds:.1f} articles/s end to end")
-        for stage in ("fetch_feeds", "fetch_articles", "extract", "write_articles"):
-            ms = counters.get(stage, {}).get("busy_ms", 0)
-            print(f"  {stage:<21} {ms / 1000:.1f} s busy")
-        print(f"  {'commit (dataset)':<21} {commit_s:.2f} s")
-        if ner_us:
-            print(f"  {'ner (RunInference)':<21} {ner_us / 1e6:.1f} s busy")
+        print(f"  {'stage':<22}{'busy s':>8}{'items':>8}{'items/s':>10}")
+        rows = [(stage, c["busy_ms"] / 1000, c.get("in") or c.get("rows") or c.get("out") or 0)
+                for stage, c in sorted(counters.items()) if c.get("busy_ms")]
+        rows += [(label, us / 1e6, written) for label, us in model_us.items()]
+        for stage, busy, items in sorted(rows, key=lambda r: -r[1]):
+            print(f"  {stage:<22}{busy:>8.1f}{items:>8}{items / busy if busy else 0:>10.1f}")
+        print(f"  {'commit (dataset)':<22}{commit_s:>8.2f}")
         print(f"  peak RSS              {rss_self:.0f} MiB (pipeline process), "
               f"{rss_children:.0f} MiB (largest child: extraction worker)")
     finally:

@@ -119,7 +119,9 @@ def analyse(articles, opts: ClaimwireOptions, errors: list, story_index=None,
 
     if not opts.no_claims:
         from transforms.claims import AggregateStoryClaims, ExtractClaims
-        tables[CLAIMS] = articles | "ExtractClaims" >> ExtractClaims()
+        extracted = articles | "ExtractClaims" >> ExtractClaims()
+        tables[CLAIMS] = extracted.claims
+        errors.append(extracted.errors)
         if story_tables:
             tables[STORY_CLAIMS] = tables[CLAIMS] | "AggregateStoryClaims" >> AggregateStoryClaims()
 

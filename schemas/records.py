@@ -178,6 +178,7 @@ ERROR_KINDS = (
     "no_text",  # extraction found no article text
     "input_error",  # a local input (JSONL line, file) is unreadable or malformed
     "ner_failed",  # the NER model raised on this article
+    "claims_failed",  # claim extraction raised on this article (the article is still written, without claims)
 )
 
 

@@ -152,13 +152,39 @@ def test_claims_transforms_in_a_pipeline():
     b = dict(a, article_id="a2", outlet="two.example", text="The ministry said 3,000 troops had come.")
     copy = dict(a, article_id="a3", outlet="three.example", duplicate_of="a1")  # a reprint: not a source
     with TestPipeline(options=beam.options.pipeline_options.PipelineOptions(["--runner=DirectRunner"])) as p:
-        claims = p | beam.Create([a, b, copy]) | ExtractClaims()
+        claims = (p | beam.Create([a, b, copy]) | ExtractClaims()).claims
         assert_that(claims | "C" >> beam.Map(lambda c: (c["article_id"], c["value"], c["claimant"]["text"])),
                     equal_to([("a1", 3000.0, "Officials"), ("a2", 3000.0, "The ministry")]), label="claims")
         story = claims | AggregateStoryClaims()
         assert_that(story | "S" >> beam.Map(lambda r: (r["story_id"], r["value"], r["outlet_count"],
                                                        r["claimant_count"])),
                     equal_to([("s1", 3000.0, 2, 2)]), label="story_claims")
+
+
+def test_a_failing_article_becomes_a_dead_letter_and_the_rest_go_on(monkeypatch):
+    import apache_beam as beam
+    from apache_beam.testing.test_pipeline import TestPipeline
+    from apache_beam.testing.util import assert_that, equal_to
+
+    import transforms.claims as claims_module
+    real = claims_module.extract_claims
+
+    def fails_on_bad(article):
+        if article["article_id"] == "bad":
+            raise RuntimeError("forced failure")
+        return real(article)
+
+    monkeypatch.setattr(claims_module, "extract_claims", fails_on_bad)
+    good = {"article_id": "good", "story_id": "s1", "outlet": "one.example", "duplicate_of": None,
+            "url": "https://one.example/good", "text": "Officials said 3,000 troops arrived.", "entities": []}
+    bad = dict(good, article_id="bad", url="https://one.example/bad")
+    with TestPipeline(options=beam.options.pipeline_options.PipelineOptions(["--runner=DirectRunner"])) as p:
+        out = p | beam.Create([good, bad]) | claims_module.ExtractClaims()
+        assert_that(out.claims | "C" >> beam.Map(lambda c: (c["article_id"], c["value"])),
+                    equal_to([("good", 3000.0)]), label="claims")
+        assert_that(out.errors | "E" >> beam.Map(lambda e: (e["stage"], e["kind"], e["url"], e["message"])),
+                    equal_to([("claims", "claims_failed", "https://one.example/bad",
+                               "article bad: RuntimeError: forced failure")]), label="errors")
 
 
 def test_build_stories_transform():
@@ -181,3 +207,23 @@ def test_build_stories_transform():
         assert_that(stories | beam.Map(lambda s: (s["story_id"], s["article_count"], s["outlet_count"],
                                                   s["representative_title"], s["top_entities"])),
                     equal_to([("x1", 2, 2, "First", ["Seoul", "Kim"]), ("y1", 1, 1, "Other", [])]))
+
+
+NEWSY = list("0123456789,.;:$%€£¥-–() \n\"'") + ["said", "Mr.", "according to", "million", "troops", "percent",
+                                                  "about", "more than", "to", "North Korea", "denied", "he", "told"]
+
+
+def test_extract_claims_never_raises_on_random_text():
+    """Fuzz: random text, and random sequences of the pieces claims are made of, never raise."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from transforms.claims import extract_claims
+
+    @settings(max_examples=300, deadline=None, database=None)
+    @given(st.one_of(st.text(max_size=300), st.lists(st.sampled_from(NEWSY), max_size=60).map(" ".join)))
+    def check(text):
+        for claim in extract_claims({"article_id": "fuzz", "text": text, "entities": []}):
+            assert claim["article_id"] == "fuzz"
+
+    check()

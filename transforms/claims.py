@@ -25,7 +25,7 @@ import re
 import apache_beam as beam
 
 from schemas import CLAIMS, STORY_CLAIMS, stable_id
-from transforms.common import CountingDoFn
+from transforms.common import ERRORS, CountingDoFn
 from transforms.entities import actor_name, canonicalize_entities
 from transforms.ner_model import sentence_spans, split_words
 
@@ -232,7 +232,7 @@ def _subject_np(words, lo, hi) -> tuple[int, int] | None:
 
 
 def _span_text(text, words, span):
-    return text[words[span[0]].start:words[span[1] - 1].end] if span else None
+    return text[words[span[0]].start:words[span[1] - 1].end] if span and span[1] > span[0] else None
 
 
 # ---- extraction ------------------------------------------------------------------------------------------------
@@ -327,7 +327,7 @@ def _attribution(words, s, e, k, lows, last_person):
         end = a + 2
         while end < e and words[end].text not in (",", ".", ";") and (a > k or end < k):
             end += 1
-        return (a + 2, end), "according to"
+        return ((a + 2, end) if end > a + 2 else None), "according to"  # "…, according to." names nobody
     before = [c for c in range(s, k) if lows[c - s] in CUES]
     after = []
     for c in range(k + 1, e):
@@ -448,16 +448,23 @@ class ExtractArticleClaims(CountingDoFn):
         if article.get("duplicate_of"):
             self.count("copies_skipped")  # a reprint repeats its original's claims: not a second source
             return
-        for claim in extract_claims(article):
+        try:
+            with self.timed():
+                claims = extract_claims(article)
+        except Exception as e:  # noqa: BLE001 - one article's failure costs its own claims, never the job
+            yield self.dead_letter(article.get("url") or article["article_id"], "claims_failed",
+                                   f"article {article['article_id']}: {type(e).__name__}: {e}")
+            return
+        for claim in claims:
             self.count("asserts" if claim["stance"] == "asserts" else "denials")
             yield claim
 
 
 class ExtractClaims(beam.PTransform):
-    """articles → claims.v1 records."""
+    """articles → claims.v1 records (main) + dead letters ('errors')."""
 
     def expand(self, articles):
-        return articles | "Extract" >> beam.ParDo(ExtractArticleClaims())
+        return articles | "Extract" >> beam.ParDo(ExtractArticleClaims()).with_outputs(ERRORS, main="claims")
 
 
 class AggregateStoryClaims(beam.PTransform):

@@ -290,7 +290,9 @@ class MakeSignature(CountingDoFn):
     def process(self, article_and_embedding):
         article, embedding = article_and_embedding
         self.count("in")
-        yield article, signature(article, embedding)
+        with self.timed():
+            sig = signature(article, embedding)
+        yield article, sig
 
 
 class BucketPairs(CountingDoFn):
@@ -315,7 +317,9 @@ class StoryCandidates(CountingDoFn):
         _, members = kv
         homes = [s for role, s in members if role == "home"]
         guests = [s for role, s in members if role == "guest"]
-        for pair in story_pairs(homes, guests, self.params):
+        with self.timed():
+            pairs = story_pairs(homes, guests, self.params)
+        for pair in pairs:
             self.count("story_edges")
             yield pair
 
@@ -331,7 +335,8 @@ class Resolve(CountingDoFn):
             prev = nodes.get(n["article_id"])
             if prev is None or (n["story_id"] and not prev["story_id"]):
                 nodes[n["article_id"]] = n
-        result = resolve(list(nodes.values()), grouped["copies"], grouped["stories"])
+        with self.timed():
+            result = resolve(list(nodes.values()), list(grouped["copies"]), list(grouped["stories"]))
         self.count("stories", len({r["story_id"] for r in result.values()}))
         self.count("duplicates", sum(1 for r in result.values() if r["duplicate_of"]))
         yield from result.items()
