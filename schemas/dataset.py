@@ -11,7 +11,7 @@ the story index reader, `--follow`, `claimwire compact` and the summary all go t
     OUT/articles/published_date=__HIVE_DEFAULT_PARTITION__/...   undated articles (Hive's name for null)
     OUT/claims/published_date=YYYY-MM-DD/run-<run_id>-part-...   by the claim's article's publication date
     OUT/errors/run-<run_id>-part-SSSSS-of-NNNNN.parquet
-    OUT/stories/part-00000-of-00001.parquet, OUT/story_claims/...   rebuilt whole over the dataset at each commit
+    OUT/stories/part-00000-of-00001.parquet, OUT/story_claims/...   kept up to date over the dataset at each commit
     OUT/state/story_index/..., OUT/state/feeds/...                  replaced whole at each commit
     streaming: OUT/<table>/[published_date=.../]window-<start>-<end>-<job>-part-SSSSS-of-NNNNN.parquet
 
@@ -20,8 +20,9 @@ Three kinds of table:
   run read (its article and error ids), so re-running the same input replaces that run's files, and a different
   input adds files. Rows are unique by key over the whole dataset: a row whose key another run already committed
   is not written again (the committed row stays; data once written is never lost to a later run).
-- derived (stories, story_claims): rebuilt from the committed appended tables and the story index at each commit,
-  so a story spanning two runs' inputs is one row with all its articles.
+- derived (stories, story_claims): brought up to date from the committed appended tables and the story index at
+  each commit (the stories the commit's articles left or joined are recomputed), so a story spanning two runs'
+  inputs is one row with all its articles.
 - state (the story index, feed poll state): the run read the committed version and writes the whole new one.
 
 Commit protocol (local directories and Beam filesystems alike; rename is not atomic on object stores, so the
@@ -331,6 +332,29 @@ def _keep_one_file(root: str, staging: str, manifest: dict, table: Table, moves:
     manifest["tables"][table.name] = [placeholder]
 
 
+def _key_values(paths: list[str], columns: list[str]) -> list[tuple]:
+    t = _rows_of(paths, columns)
+    return list(zip(*(t.column(c).to_pylist() for c in columns))) if t is not None else []
+
+
+def changed_articles(root: str, staging: str, manifest: dict, run_id: str | None) -> list[str] | None:
+    """The article ids whose derived rows (stories, story_claims) this commit may change: the run's articles and
+    claims (and those of its previous files, when the same input ran before), and every article whose story
+    index row is new or names another story. None when there is nothing derived yet (a full rebuild)."""
+    if not any(listed_files(root, t) for t in DERIVED):
+        return None
+    ids = {k for (k,) in _key_values(listed_files(staging, ARTICLES), ["article_id"])}
+    ids |= {k for (k,) in _key_values(listed_files(staging, CLAIMS), ["article_id"])}
+    for name, rels in manifest["runs"].get(run_id, {}).get("files", {}).items() if run_id else ():
+        if name in (ARTICLES.name, CLAIMS.name):
+            ids |= {k for (k,) in _key_values([join(root, r) for r in rels], ["article_id"])}
+    staged_index = listed_files(staging, STORY_INDEX)
+    if staged_index:
+        old = dict(_key_values(committed_files(root, STORY_INDEX, manifest), ["article_id", "story_id"]))
+        ids |= {a for a, sid in _key_values(staged_index, ["article_id", "story_id"]) if old.get(a, "") != sid}
+    return sorted(ids)
+
+
 def plan_commit(root: str, staging: str, inputs: list[str] | None = None, now: dt.datetime | None = None) -> dict:
     """The journal of committing `staging` into `root`: files to move, files to delete, the new manifest."""
     manifest = load_manifest(root) or empty_manifest()
@@ -343,6 +367,7 @@ def plan_commit(root: str, staging: str, inputs: list[str] | None = None, now: d
     moves, deletes = [], []
     run_id = run_id_of(staging)
     rows = {}
+    changed = changed_articles(root, staging, manifest, run_id)
     if run_id:
         files: list[str] = []
         for table in APPENDED:
@@ -366,7 +391,7 @@ def plan_commit(root: str, staging: str, inputs: list[str] | None = None, now: d
     for table in APPENDED:
         _keep_one_file(root, staging, new, table, moves, deletes)
     return {"format": FORMAT, "run_id": run_id, "staging": staging, "moves": moves, "deletes": deletes,
-            "manifest": new, "rebuild": True}
+            "manifest": new, "rebuild": True, "changed_articles": changed}
 
 
 def apply_journal(root: str, journal: dict, derive) -> None:
@@ -377,13 +402,14 @@ def apply_journal(root: str, journal: dict, derive) -> None:
         _delete(path)
     manifest = journal["manifest"]
     if journal.get("rebuild") and derive is not None:
-        derived = derive(root, manifest)
+        derived = derive(root, manifest, journal.get("changed_articles"))
         for table in DERIVED:
             if table.name not in derived:
                 continue
             from schemas.records import to_table
             keep = join(root, manifest["tables"][table.name][0])
-            write_arrow(keep, to_table(table, derived[table.name]))
+            rows = derived[table.name]
+            write_arrow(keep, rows if isinstance(rows, pa.Table) else to_table(table, rows))
             for path in listed_files(root, table):
                 if path != keep:
                     _delete(path)
@@ -397,8 +423,9 @@ def apply_journal(root: str, journal: dict, derive) -> None:
 
 
 def commit(root: str, staging: str, derive=None, inputs: list[str] | None = None) -> dict:
-    """Commits a run's staged files (under the writer lock). `derive(root, manifest) -> {table name: rows}` rebuilds
-    the derived tables from the committed data. Returns the journal (its manifest is now the committed one)."""
+    """Commits a run's staged files (under the writer lock). `derive(root, manifest, changed_article_ids)` returns
+    {table name: rows or an Arrow table} for the derived tables, rebuilt from the committed data (wholly when
+    changed_article_ids is None). Returns the journal (its manifest is now the committed one)."""
     journal = plan_commit(root, staging, inputs)
     _write_json(join(root, JOURNAL), journal)  # from here on the commit happens, now or at the next start
     apply_journal(root, journal, derive)

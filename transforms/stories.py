@@ -7,7 +7,7 @@ import collections
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from schemas import STORIES, STORY_CLAIMS, STORY_INDEX, dataset
+from schemas import STORIES, STORY_CLAIMS, STORY_INDEX, dataset, to_table
 from transforms.common import CountingDoFn
 
 
@@ -48,37 +48,76 @@ def story_index_files(output_dir: str) -> str | None:
     return dataset.state_pattern(output_dir, STORY_INDEX)
 
 
-def rebuild_story_tables(root: str, manifest: dict) -> dict[str, list[dict]]:
+ARTICLE_COLUMNS = ["article_id", "story_id", "published_at", "duplicate_of", "entities", "outlet", "title"]
+CLAIM_COLUMNS = ["claim_id", "article_id", "story_id", "stance", "value", "subject", "unit_family", "outlet",
+                 "claimant"]
+
+
+def rebuild_story_tables(root: str, manifest: dict, changed: list[str] | None = None) -> dict:
     """stories and story_claims over every committed article and claim, under the story ids of the current index.
 
     A run only sees its own articles, so its stories rows would each cover part of a story; the derived tables are
-    rebuilt whole at each commit instead, with the same record functions as the pipeline. An article's
-    articles.story_id stays the id it was written with; a later run that merges two stories changes the index, and
-    these tables follow the index. Returns {} for an output without stories (--no-dedup)."""
+    rebuilt at each commit instead, with the same record functions as the pipeline. With `changed` (the article
+    ids the commit may have moved, schemas.dataset.changed_articles) only the stories those articles left or
+    joined are recomputed and every other row is kept as it is: the same rows as a whole rebuild (tested), at a
+    cost that follows the run, not the dataset. An article's articles.story_id stays the id it was written with;
+    a later run that merges two stories changes the index, and these tables follow the index. Returns {} for an
+    output without stories (--no-dedup)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     from transforms.claims import story_claim_records
     index = dataset.read_table(root, STORY_INDEX, ["article_id", "story_id"], manifest)
     story_of = dict(zip(index.column("article_id").to_pylist(), index.column("story_id").to_pylist())) \
         if index is not None else {}
-    articles = {a["article_id"]: a for a in dataset.read_rows(root, "articles", [
-        "article_id", "story_id", "published_at", "duplicate_of", "entities", "outlet", "title"], manifest)}
-    if not story_of and not any(a["story_id"] for a in articles.values()):
+    ids = dataset.read_table(root, "articles", ["article_id", "story_id"], manifest)
+    if ids is None or (not story_of and pc.all(pc.is_null(ids.column("story_id"))).as_py() is not False):
         return {}
 
-    def current(row):
-        return story_of.get(row["article_id"]) or row.get("story_id") or row["article_id"]
+    def current(article_id, story_id):
+        return story_of.get(article_id) or story_id or article_id
+
+    old_stories = dataset.read_table(root, STORIES, None, manifest) if changed is not None else None
+    if old_stories is None:
+        affected = None  # a whole rebuild
+    else:
+        now = {a: current(a, s)
+               for a, s in zip(ids.column("article_id").to_pylist(), ids.column("story_id").to_pylist())}
+        old = {a: sid for sid, members in zip(old_stories.column("story_id").to_pylist(),
+                                             old_stories.column("article_ids").to_pylist()) for a in members or ()}
+        affected = {now[a] for a in changed if a in now} | {old[a] for a in changed if a in old}
+
+    def rows_in(table, columns):
+        """The table's rows whose current story is affected, as dicts (the others are never converted)."""
+        t = dataset.read_table(root, table, columns, manifest)
+        if t is None:
+            return []
+        if affected is not None:
+            stories_now = [current(a, s) for a, s in zip(t.column("article_id").to_pylist(),
+                                                         t.column("story_id").to_pylist())]
+            t = t.filter(pa.array([sid in affected for sid in stories_now], type=pa.bool_()))
+        return t.to_pylist()
 
     by_story = collections.defaultdict(list)
-    for a in articles.values():
-        by_story[current(a)].append(a)
+    for a in rows_in("articles", ARTICLE_COLUMNS):
+        by_story[current(a["article_id"], a["story_id"])].append(a)
     claims_by_story = collections.defaultdict(dict)
-    for c in dataset.read_rows(root, "claims", ["claim_id", "article_id", "story_id", "stance", "value", "subject",
-                                                "unit_family", "outlet", "claimant"], manifest):
-        claims_by_story[current(c)][c["claim_id"]] = c
-    return {
-        STORIES.name: [story_record(sid, arts) for sid, arts in sorted(by_story.items())],
-        STORY_CLAIMS.name: [r for sid, cs in sorted(claims_by_story.items())
-                            for r in story_claim_records(sid, [cs[k] for k in sorted(cs)])],
-    }
+    for c in rows_in("claims", CLAIM_COLUMNS):
+        claims_by_story[current(c["article_id"], c["story_id"])][c["claim_id"]] = c
+    stories = [story_record(sid, arts) for sid, arts in sorted(by_story.items())]
+    story_claims = [r for sid, cs in sorted(claims_by_story.items())
+                    for r in story_claim_records(sid, [cs[k] for k in sorted(cs)])]
+    if affected is None:
+        return {STORIES.name: stories, STORY_CLAIMS.name: story_claims}
+    out = {}
+    for table, fresh in ((STORIES, stories), (STORY_CLAIMS, story_claims)):
+        kept = dataset.read_table(root, table, None, manifest)
+        new = to_table(table, fresh)
+        if kept is not None:
+            kept = kept.filter(pc.invert(pc.is_in(kept.column("story_id"), pa.array(sorted(affected), pa.string()))))
+            new = pa.concat_tables([kept.cast(table.schema), new])
+        out[table.name] = new.take(pc.sort_indices(new, [(table.key, "ascending")]))
+    return out
 
 
 class LiveIndexRows(CountingDoFn):
