@@ -5,8 +5,9 @@ claimwire's model on each backend, with spaCy en_core_web_sm beside it as the re
 
 Backends: torch-fp32 (the reference), torch-int8 (torch dynamic quantization), onnx-fp32 (ONNX Runtime, fused
 graph), onnx-int8 (ONNX Runtime with dynamic int8 weights). For each, the script also tags every sample article
-alone and among the others and prints how many differ (batch independence: 0 is the requirement). Speed is measured on all test sentences (wordpieces/s,
-words/s) and on the sample articles (articles/s), with the threads this machine has. spaCy's OntoNotes labels are
+alone and among the others and prints how many differ (batch independence: 0 is the requirement). Speed is
+measured on all test sentences (wordpieces/s, words/s) and on the sample articles (articles/s), with the threads
+this machine has. spaCy's OntoNotes labels are
 mapped to CoNLL's: PERSON→PER, ORG→ORG, GPE/LOC/FAC→LOC, NORP/EVENT/WORK_OF_ART/LAW/LANGUAGE/PRODUCT→MISC.
 """
 from __future__ import annotations

@@ -182,14 +182,7 @@ def committed_files(root: str, table: Table | str, manifest: dict | None = None)
 def read_table(root: str, table: Table | str, columns: list[str] | None = None,
                manifest: dict | None = None) -> pa.Table | None:
     """A committed table as one Arrow table (None when it has no files)."""
-    files = committed_files(root, table, manifest)
-    if not files:
-        return None
-    parts = []
-    for path in files:
-        with FileSystems.open(path) as f:
-            parts.append(pq.read_table(f, columns=columns))
-    return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+    return _rows_of(committed_files(root, table, manifest), columns)
 
 
 def read_rows(root: str, table: Table | str, columns: list[str] | None = None,
@@ -233,11 +226,12 @@ def writer_lock(root: str):
 # --- commit ----------------------------------------------------------------------------------------------------
 
 def _rows_of(paths: list[str], columns: list[str] | None = None) -> pa.Table | None:
+    """The rows of these Parquet files as one Arrow table (None for no files)."""
     parts = []
     for path in paths:
         with FileSystems.open(path) as f:
             parts.append(pq.read_table(f, columns=columns))
-    return pa.concat_tables(parts) if parts else None
+    return (pa.concat_tables(parts) if len(parts) > 1 else parts[0]) if parts else None
 
 
 def write_arrow(path: str, table: pa.Table) -> None:

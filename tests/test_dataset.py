@@ -21,6 +21,7 @@ ARCHIVE_A = ["cnewslive/north-korean-soldiers-deployed-russia.html", "cnewslive/
              "globalwire/wildfire-contained.html"]
 ARCHIVE_B = ["timeswordle/3000-north-korean-troops-sent-russia.html", "timeswordle/election-turnout-record.html",
              "globalwire/chipmaker-profit-jumps.html"]
+ARCHIVE_C = ["cnewslive/marathon-record-falls.html", "globalwire/zelensky-appeal-air-defence.html"]
 TABLES = ("articles", "claims", "errors", "stories", "story_claims")
 RUN_TIME_COLUMNS = {"articles": "fetched_at", "errors": "at"}
 
@@ -168,7 +169,7 @@ def test_sigkill_mid_run_loses_nothing_and_the_next_run_completes(a_then_b, arch
     out = tmp_path / "out"
     shutil.copytree(a_then_b[0], out)
     before = snapshot(out)
-    third = archive(tmp_path, "c", ["cnewslive/marathon-record-falls.html", "globalwire/zelensky-appeal-air-defence.html"])
+    third = archive(tmp_path, "c", ARCHIVE_C)
     env = dict(os.environ, PYTHONPATH=ROOT)
     proc = subprocess.Popen([sys.executable, "-m", "pipeline", "run", "--input", third, "--output", str(out)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -191,7 +192,7 @@ def test_a_commit_killed_halfway_is_rolled_forward(a_then_b, archives, tmp_path,
     next start finishes the commit (here the crash is a raise after the first file moved)."""
     clean = tmp_path / "clean"
     shutil.copytree(a_then_b[0], clean)
-    third = archive(tmp_path, "c", ["cnewslive/marathon-record-falls.html", "globalwire/zelensky-appeal-air-defence.html"])
+    third = archive(tmp_path, "c", ARCHIVE_C)
     assert run(clean, third) == 0
     expected = snapshot(clean)
 
@@ -220,7 +221,7 @@ def test_a_commit_killed_halfway_is_rolled_forward(a_then_b, archives, tmp_path,
 def test_compact_keeps_every_row_and_id(a_then_b, archives, tmp_path, capsys):
     out = tmp_path / "out"
     shutil.copytree(a_then_b[0], out)
-    third = archive(tmp_path, "c", ["cnewslive/marathon-record-falls.html", "globalwire/zelensky-appeal-air-defence.html"])
+    third = archive(tmp_path, "c", ARCHIVE_C)
     assert run(out, third, extra=["--num-shards", "2"]) == 0
     before = snapshot(out)
     files_before = {t: len(dataset.committed_files(str(out), t)) for t in ("articles", "claims", "errors")}

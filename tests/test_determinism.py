@@ -3,7 +3,6 @@ run four ways — NER batch size 1, NER batch size 32, two worker processes, Das
 equal tables row for row (entities with their spans, labels and scores, claims, stories, story claims, errors and
 the story index with its embeddings), leaving out only the run-time columns fetched_at and at."""
 import json
-import os
 
 import pytest
 from determinism_corpus import write_corpus

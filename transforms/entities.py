@@ -69,7 +69,8 @@ def canonicalize_entities(entities: list[dict]) -> list[dict]:
     for e in out:  # pass 2: "Austin" → "Lloyd Austin", "Zelenskyi" → "Volodymyr Zelensky"
         c = e["canonical"]
         # longest first, then alphabetical: a set's iteration order changes with the process (hash seed)
-        longer = sorted((n for n in names.get(e["label"], ()) if n != c and len(n) > len(c)), key=lambda n: (-len(n), n))
+        longer = sorted((n for n in names.get(e["label"], ()) if n != c and len(n) > len(c)),
+                        key=lambda n: (-len(n), n))
         for n in longer:
             if e["label"] == "PER" and " " not in c and n.split()[-1].casefold() == c.casefold():
                 e["canonical"] = n
