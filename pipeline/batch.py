@@ -15,10 +15,9 @@ def prepare(output: str) -> None:
     dataset.recover(output, rebuild_story_tables)
 
 
-def run_batch(options, opts, **build_kwargs):
-    """Runs the batch pipeline into a fresh staging directory of opts.output and commits it; the caller holds
-    dataset.writer_lock(opts.output). Returns (the Beam result, the commit journal). Nothing is committed when
-    the pipeline raises."""
+def run_staged(options, opts, **build_kwargs):
+    """Runs the batch pipeline into a fresh staging directory of opts.output; returns (the Beam result, the
+    staging directory). Nothing is left behind when the pipeline raises."""
     from pipeline.assembly import build_pipeline
     staging = dataset.staging_dir(opts.output)
     try:
@@ -29,8 +28,20 @@ def run_batch(options, opts, **build_kwargs):
     except BaseException:
         dataset.remove_tree(staging)
         raise
+    return result, staging
+
+
+def commit_staged(opts, staging: str) -> dict:
+    """Commits a staged run into opts.output; returns the journal, with the commit's seconds."""
     started = time.perf_counter()
     journal = dataset.commit(opts.output, staging, rebuild_story_tables,
-                             inputs=list(opts.input or []) + list(opts.feeds or []))
+                             inputs=list(opts.input or []) + list(opts.feeds or []) + list(opts.site or []))
     journal["commit_seconds"] = time.perf_counter() - started
-    return result, journal
+    return journal
+
+
+def run_batch(options, opts, **build_kwargs):
+    """run_staged, then commit_staged; the caller holds dataset.writer_lock(opts.output). Returns (the Beam
+    result, the commit journal). Nothing is committed when the pipeline raises."""
+    result, staging = run_staged(options, opts, **build_kwargs)
+    return result, commit_staged(opts, staging)

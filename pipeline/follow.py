@@ -9,7 +9,7 @@ cycle:
    last --seen-ttl-days: the output itself is the record of what was done), and the story index;
 2. runs the batch pipeline into a staging directory: only changed feeds are parsed, only unseen entries fetched;
 3. commits: the cycle's files join the dataset as one run, the state tables are replaced, `stories` and
-   `story_claims` are rebuilt over every cycle, and the manifest is written last.
+   `story_claims` are brought up to date over every cycle, and the manifest is written last.
 
 The whole loop holds the output's writer lock. Stopping (Ctrl-C, SIGTERM) during a run abandons the staging
 directory: nothing of that cycle is visible and the next start redoes it. A signal during the commit waits for the
@@ -28,10 +28,6 @@ from schemas import FEED_STATE, dataset
 TRANSIENT_ERROR_KINDS = frozenset({"timeout", "connection_error", "http_server_error", "dns_error"})
 
 
-def _read(output_dir: str, table, columns: list[str]) -> list[dict]:
-    return dataset.read_rows(output_dir, table, columns)
-
-
 def committed_cycle(output_dir: str) -> int:
     """Commits so far (each cycle is one)."""
     manifest = dataset.load_manifest(output_dir)
@@ -39,7 +35,7 @@ def committed_cycle(output_dir: str) -> int:
 
 
 def load_feed_state(output_dir: str) -> dict[str, dict]:
-    return {r["feed_url"]: r for r in _read(output_dir, FEED_STATE.name, FEED_STATE.columns)}
+    return {r["feed_url"]: r for r in dataset.read_rows(output_dir, FEED_STATE.name, FEED_STATE.columns)}
 
 
 def load_seen(output_dir: str, ttl_days: float, now: dt.datetime) -> frozenset[str]:
@@ -47,10 +43,10 @@ def load_seen(output_dir: str, ttl_days: float, now: dt.datetime) -> frozenset[s
     from transforms.urls import canonicalize_url
     horizon = now - dt.timedelta(days=ttl_days)
     seen = set()
-    for r in _read(output_dir, "articles", ["url", "fetched_at"]):
+    for r in dataset.read_rows(output_dir, "articles", ["url", "fetched_at"]):
         if r["url"] and (r["fetched_at"] is None or r["fetched_at"] >= horizon):
             seen.add(canonicalize_url(r["url"]))
-    for r in _read(output_dir, "errors", ["url", "stage", "kind", "at"]):
+    for r in dataset.read_rows(output_dir, "errors", ["url", "stage", "kind", "at"]):
         if (r["url"] and r["stage"] in ("fetch_articles", "extract") and r["kind"] not in TRANSIENT_ERROR_KINDS
                 and (r["at"] is None or r["at"] >= horizon)):
             seen.add(canonicalize_url(r["url"]))
@@ -89,13 +85,9 @@ MAX_FAILED_CYCLES = 3  # in a row; then the loop gives up with exit status 1
 
 def follow(options, opts) -> int:
     """The loop; the caller holds the output's writer lock and has recovered it (pipeline/cli.py)."""
-    import apache_beam as beam
-
-    from pipeline.assembly import build_pipeline
-    from pipeline.batch import prepare
+    from pipeline.batch import commit_staged, prepare, run_staged
     from pipeline.summary import stage_counters
     from transforms.feeds import feed_sources
-    from transforms.stories import rebuild_story_tables
 
     out = opts.output
     done, failed = 0, 0
@@ -105,17 +97,12 @@ def follow(options, opts) -> int:
                 prepare(out)
                 cycle = committed_cycle(out) + 1
                 started = time.time()
-                staging = dataset.staging_dir(out)
                 try:
                     state = load_feed_state(out)
                     sources = [dict(s, state=state.get(s["feed_url"]) or {}) for s in feed_sources(opts.feeds)]
                     seen = load_seen(out, opts.seen_ttl_days, dt.datetime.now(dt.timezone.utc))
-                    p = beam.Pipeline(options=options)
-                    build_pipeline(p, opts, write_root=staging, sources=sources, seen=seen)
-                    result = p.run()
-                    result.wait_until_finish()
+                    result, staging = run_staged(options, opts, sources=sources, seen=seen)
                 except Exception as e:  # noqa: BLE001 - a long-running loop outlives one failed cycle
-                    dataset.remove_tree(staging)
                     failed += 1
                     print(f"claimwire follow: cycle {cycle} failed ({failed} in a row), nothing of it committed: "
                           f"{type(e).__name__}: {e}", file=sys.stderr, flush=True)
@@ -126,7 +113,7 @@ def follow(options, opts) -> int:
                 failed = 0
                 counters = stage_counters(result)
                 signals.committing = True
-                journal = dataset.commit(out, staging, rebuild_story_tables, inputs=list(opts.feeds))
+                journal = commit_staged(opts, staging)
                 signals.committing = False
                 added = (journal["manifest"]["runs"].get(journal["run_id"], {}).get("rows", {})
                          if journal["run_id"] else {})

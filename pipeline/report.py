@@ -204,9 +204,11 @@ def story_html(s: dict, claims: list[dict], story_claims: list[dict]) -> str:
 def render(data: dict, output_dir: str, max_stories: int = 200) -> str:
     stories = rank_stories(data["stories"])
     shown = stories[:max_stories] if max_stories else stories
+    # by the story that holds the claim's article now (claims.story_id is the id it was written with)
+    story_of = {a: s["story_id"] for s in stories for a in s["article_ids"]}
     claims_by_story = collections.defaultdict(list)
     for c in data["claims"]:
-        claims_by_story[c["story_id"] or c["article_id"]].append(c)
+        claims_by_story[story_of.get(c["article_id"], c["story_id"] or c["article_id"])].append(c)
     story_claims_by_story = collections.defaultdict(list)
     for r in data["story_claims"]:
         story_claims_by_story[r["story_id"]].append(r)

@@ -122,11 +122,13 @@ class ReadDocumentFile(CountingDoFn):
         if doc.get("html"):
             html = doc["html"]
             self.count("html")
+            self.count("out")
             yield beam.pvalue.TaggedOutput(PAGES, page_record(
                 url=url, final_url=url, body=html.encode("utf-8") if isinstance(html, str) else html,
                 source_id=source_id, entry={"published": doc.get("published"), "title": doc.get("title")}))
         elif isinstance(doc.get("text"), str) and doc["text"].strip():
             self.count("text")
+            self.count("out")
             yield article_record(text=doc["text"].strip(), url=url, source_id=source_id, title=doc.get("title"),
                                  published_at=doc.get("published"), language=doc.get("language"))
         else:
