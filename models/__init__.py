@@ -3,6 +3,7 @@ import os
 
 MODELS_DIR = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_NER_MODEL = "claimwire-ner-v1"
+DEFAULT_ATTRIBUTION_MODEL = "claimwire-attribution-v1"
 
 
 def model_path(name: str) -> str:

@@ -102,7 +102,8 @@ def analyse(articles, opts: ClaimwireOptions, errors: list, story_index=None,
     errors = list(errors)
     if not opts.no_ner:
         from transforms.ner import RecognizeEntities
-        tagged = articles | "RecognizeEntities" >> RecognizeEntities(opts.ner_model, opts.ner_batch_size)
+        tagged = articles | "RecognizeEntities" >> RecognizeEntities(opts.ner_model, opts.ner_batch_size,
+                                                                           opts.attribution_model)
         articles = tagged.articles
         errors.append(tagged.errors)
 

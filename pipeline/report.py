@@ -16,6 +16,7 @@ import sys
 import time
 
 from schemas import dataset
+from transforms.figures import family_label
 
 REPORT_FORMAT = "claimwire-report/1"
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
@@ -128,7 +129,7 @@ def timeline_svg(claims: list[dict], width: int = 780, row_height: int = 160) ->
         def y(v):
             return top + 18 + plot_h - (v - v0) / (v1 - v0) * plot_h
         out.append(f'<text x="{left}" y="{top + 10}" font-size="12" font-weight="600">'
-                   f'{_esc(subject or "(no subject)")} · {_esc(family)}</text>')
+                   f'{_esc(subject or "(no subject)")} · {_esc(family_label(family))}</text>')
         out.append(f'<line x1="{left}" y1="{top + 18 + plot_h}" x2="{width - right}" y2="{top + 18 + plot_h}" '
                    f'stroke="#c5ccd4"/>')
         for tick in (v1 / 1.1, v1 / 2.2):
@@ -186,7 +187,7 @@ def story_html(s: dict, claims: list[dict], story_claims: list[dict]) -> str:
         for r in rows:
             conflict = ", ".join(figure(v) for v in r["conflicting_values"] or [])
             parts.append(
-                f'<tr><td class="num">{figure(r["value"])}</td><td>{_esc(r["unit_family"])}</td>'
+                f'<tr><td class="num">{figure(r["value"])}</td><td>{_esc(family_label(r["unit_family"]))}</td>'
                 f'<td>{_esc(r["subject"])}</td><td>{_esc(", ".join(r["claimants"] or []) or "unattributed")}</td>'
                 f'<td>{_esc(r["stance"])}</td><td class="num">{r["outlet_count"]} outlet'
                 f'{"s" * (r["outlet_count"] != 1)}</td><td class="conflict">{_esc(conflict)}</td></tr>')

@@ -231,7 +231,8 @@ def _rows_of(paths: list[str], columns: list[str] | None = None) -> pa.Table | N
     for path in paths:
         with FileSystems.open(path) as f:
             parts.append(pq.read_table(f, columns=columns))
-    return (pa.concat_tables(parts) if len(parts) > 1 else parts[0]) if parts else None
+    # files of an earlier schema version lack the newer nullable columns: unify by name, nulls where missing
+    return (pa.concat_tables(parts, promote_options="default") if len(parts) > 1 else parts[0]) if parts else None
 
 
 def write_arrow(path: str, table: pa.Table) -> None:

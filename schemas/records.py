@@ -40,6 +40,13 @@ def _schema(*fields) -> pa.Schema:
     return pa.schema(list(fields) + [("schema_version", pa.string())])
 
 
+ATTRIBUTION = pa.struct([
+    ("content_start", pa.int32()), ("content_end", pa.int32()),
+    ("cue", pa.string()), ("cue_start", pa.int32()), ("cue_end", pa.int32()),
+    ("source", pa.string()), ("source_start", pa.int32()), ("source_end", pa.int32()),
+    ("score", pa.float32()),
+])
+
 ARTICLES = Table("articles", "articles.v1", _schema(
     ("article_id", pa.string()),
     ("source_id", pa.string()),
@@ -58,6 +65,9 @@ ARTICLES = Table("articles", "articles.v1", _schema(
     ("duplicate_kind", pa.string()),
     ("story_id", pa.string()),
     ("entities", pa.list_(ENTITY)),
+    # who says what (claimwire-attribution-v1): character spans of each attribution's content, cue and source;
+    # null for rows written before the attribution model (a new nullable column, articles.v1 unchanged otherwise)
+    ("attributions", pa.list_(ATTRIBUTION)),
 ), key="article_id")
 
 ERRORS = Table("errors", "errors.v1", _schema(
@@ -84,7 +94,10 @@ STORIES = Table("stories", "stories.v1", _schema(
 
 CLAIMANT = pa.struct([("text", pa.string()), ("canonical", pa.string()), ("label", pa.string())])
 
-CLAIMS = Table("claims", "claims.v1", _schema(
+# claims.v2 (was v1): every figure is a claim (counts without a unit too); unit_family has a new vocabulary
+# (transforms/figures.py: count, count:<class>, money:<ISO code>, percent, points, duration, age, length …);
+# new columns for ranges, vague magnitudes, the figure's and the claimant's offsets.
+CLAIMS = Table("claims", "claims.v2", _schema(
     ("claim_id", pa.string()),
     ("article_id", pa.string()),
     ("story_id", pa.string()),
@@ -107,6 +120,14 @@ CLAIMS = Table("claims", "claims.v1", _schema(
     ("denied_text", pa.string()),
     ("entities", pa.list_(pa.string())),
     ("extractor", pa.string()),
+    ("value_low", pa.float64()),  # a range ("$200,000 to $300,000") or a vague magnitude ("tens of thousands")
+    ("value_high", pa.float64()),
+    ("vague", pa.bool_()),
+    ("figure_start", pa.int32()),  # offsets of the figure (or the denial cue) in articles.text
+    ("figure_end", pa.int32()),
+    ("claimant_start", pa.int32()),  # offsets of the claimant as written ("he", "the influential US daily")
+    ("claimant_end", pa.int32()),
+    ("attribution", pa.string()),  # how the claimant was found: model / rules; null when there is none
 ), key="claim_id")
 
 STORY_CLAIMS = Table("story_claims", "story_claims.v1", _schema(

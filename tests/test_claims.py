@@ -21,11 +21,15 @@ def tagger():
 
 @pytest.fixture(scope="module")
 def seed_claims(tagger):
+    """The seeds through what the pipeline runs: NER and the attribution head in one pass, then the claims."""
+    from transforms.attribution_model import ArticleAnalyzer, AttributionTagger, resolve_attribution_dir
+    analyzer = ArticleAnalyzer(tagger, AttributionTagger.load(resolve_attribution_dir(None)))
     out = {}
     for doc in GOLD["story"]["same_story"]:
         text = open(os.path.join(ROOT, "samples", "seeds", doc), encoding="utf-8").read()
+        (entities, attributions), = analyzer.analyze([text])
         article = {"article_id": doc, "story_id": "seed-story", "outlet": doc[:3], "text": text,
-                   "entities": tagger.predict([text])[0]}
+                   "entities": entities, "attributions": attributions}
         out[doc] = extract_claims(article)
     return out
 
@@ -51,7 +55,9 @@ def test_seed_quantity_claims(seed_claims):
                 and c["value"] == g["value"] and c["unit"] == g["unit"] and claimant_ok(g["claimant_any"], c)
                 and c["approximate"] == g["approximate"]]
         found += bool(hits)
-    assert found >= 9, found
+        if not hits:
+            print("missed:", g)
+    assert found == len(GOLD["claims"]) == 10, found
 
 
 def test_seed_denials(seed_claims):
@@ -74,9 +80,9 @@ def test_cross_outlet_corroboration(seed_claims):
     for g in GOLD["corroborated_across_outlets"]:
         match = [r for r in rows if r["value"] == g["value"] and any(s in (r["subject"] or "")
                                                                      for s in g["subject_any"])
-                 and r["unit_family"] == "military personnel"]
+                 and r["unit_family"] == "count:military personnel"]
         assert match and match[0]["outlet_count"] >= g["min_distinct_docs"], g
-    troops = [r for r in rows if r["subject"] == "North Korea" and r["unit_family"] == "military personnel"]
+    troops = [r for r in rows if r["subject"] == "North Korea" and r["unit_family"] == "count:military personnel"]
     assert {3000.0, 10000.0, 1500.0, 12000.0} <= {r["value"] for r in troops}
     assert all(r["conflict"] for r in troops)  # 3,000 vs 1,500 vs 10,000: different claims, flagged
 
@@ -97,7 +103,7 @@ def test_precision_and_recall_on_labelled_corpus(tagger):
     ("Officials said 3k soldiers moved.", 3000, "soldiers", False),
     ("Officials said ten thousand soldiers moved.", 10000, "soldiers", False),
     ("Officials said prices rose 2.1% in May.", 2.1, "percent", False),
-    ("The firm said revenue was $23.5 billion.", 23.5e9, "dollars", False),
+    ("The firm said revenue was $23.5 billion.", 23.5e9, "dollar", False),
     ("Officials said up to 300 homes burned.", 300, "homes", True),
 ])
 def test_numbers(sentence, value, unit, approximate):
@@ -109,7 +115,7 @@ def test_numbers(sentence, value, unit, approximate):
 @pytest.mark.parametrize("sentence", [
     "The war began in February 2022 and troops arrived.", "The talks start on December 12 with officials.",
     "The meeting is at 10:30 with officials.", "Call +44 20 7946 0958 for tickets.", "He came third in 2024.",
-    "The race took 2 hours to finish.", "Comments (2)",
+    "Comments (2)", "The Boeing 737 landed.", "It was his 3rd term.",
 ])
 def test_not_claims(sentence):
     assert [c for c in extract_claims({"article_id": "a", "text": sentence, "entities": []})
@@ -220,10 +226,40 @@ def test_extract_claims_never_raises_on_random_text():
 
     from transforms.claims import extract_claims
 
+    texts = st.one_of(st.text(max_size=300), st.lists(st.sampled_from(NEWSY), max_size=60).map(" ".join))
+
+    @st.composite
+    def articles(draw):
+        """Random text with random (possibly overlapping, out-of-order) entity and attribution spans."""
+        text = draw(texts)
+        n = len(text)
+        offsets = st.integers(0, max(0, n))
+
+        def span():
+            a, b = sorted((draw(offsets), draw(offsets)))
+            return a, b
+
+        entities = []
+        for _ in range(draw(st.integers(0, 3))):
+            a, b = span()
+            entities.append({"text": text[a:b], "label": draw(st.sampled_from(["PER", "ORG", "LOC"])),
+                             "start": a, "end": b, "score": 0.9})
+        attributions = []
+        for _ in range(draw(st.integers(0, 3))):
+            (cs, ce), (qs, qe), (ss, se) = span(), span(), span()
+            has_source = draw(st.booleans())
+            attributions.append({"content_start": cs, "content_end": ce, "cue": text[qs:qe], "cue_start": qs,
+                                 "cue_end": qe, "source": text[ss:se] if has_source else None,
+                                 "source_start": ss if has_source else None,
+                                 "source_end": se if has_source else None, "score": 0.5})
+        return {"article_id": "fuzz", "text": text, "entities": entities, "attributions": attributions}
+
     @settings(max_examples=300, deadline=None, database=None)
-    @given(st.one_of(st.text(max_size=300), st.lists(st.sampled_from(NEWSY), max_size=60).map(" ".join)))
-    def check(text):
-        for claim in extract_claims({"article_id": "fuzz", "text": text, "entities": []}):
+    @given(articles())
+    def check(article):
+        for claim in extract_claims(article):
             assert claim["article_id"] == "fuzz"
+            assert claim["figure_start"] is None or 0 <= claim["figure_start"] <= claim["figure_end"] <= len(
+                article["text"])
 
     check()

@@ -36,7 +36,9 @@ def test_read_examples_run_on_real_output(sample_run):
     assert dict(results[0]["errors_by_kind"]) == {"http_client_error": 1, "feed_parse_error": 1}
     assert any(name == "Lloyd Austin" for name, _ in results[0]["people"])
     assert {(v, u, s) for v, u, s, _, _ in results[0]["corroborated"]} >= {
-        (3000.0, "military personnel", "North Korea"), (10000.0, "military personnel", "North Korea")}
+        (3000.0, "count:military personnel", "North Korea"), (10000.0, "count:military personnel", "North Korea")}
+    who = {row[0] for row in results[0]["who_said_what"]}
+    assert {"Volodymyr Zelensky", "South Korean lawmakers"} <= who
     assert len(results[1]["articles"]) == 14 and results[1]["articles"]["published_date"].notna().all()
     assert results[2]["entities"].height > 50 and "label" in results[2]["entities"].columns
     assert results[2]["articles"]["published_date"].null_count() == 0

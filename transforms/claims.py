@@ -1,221 +1,347 @@
-"""ExtractClaims: articles (with entities and story ids) → claims.v1 records; AggregateStoryClaims → story_claims.v1.
+"""ExtractClaims: articles (with entities, attributions and story ids) → claims.v2; AggregateStoryClaims →
+story_claims.v1.
 
-A claim is a quantity that someone (or no one named) puts on something. The extractor is rules over the
-sentence's words and the NER spans, chosen over a model because every decision can be explained and tested, and
-because there is no labelled claim corpus to train on:
+A claim is a figure (transforms/figures.py: every kind, with a unit family) or a denial, plus who puts it forward.
+Extraction runs as named steps over one article:
 
-- numbers: digits (3,000 / 3000 / 1.5 million / 12,000-strong / 3k / $23.5 billion / 2.1%) and spelled numbers
-  (ten thousand); never years, dates, times, phone numbers or parenthesized page furniture. A number becomes a
-  claim only with a unit: the first noun after it (demonyms and adjectives skipped), or % / a currency sign;
-- qualifiers: approximately, around, about, nearly, over, more than, up to, at least ... → approximate;
-- attribution: "according to X"; else the nearest cue verb (said, confirmed, revealed, reporting, alleging ...)
-  before the number, or after it in the same sentence, with the noun phrase in front of it as claimant; a cue right
-  after a comma takes the sentence's subject; a pronoun claimant ("He emphasized") takes the nearest person
-  before it in the paragraph; "reportedly"/"allegedly" without a cue leave the claimant null;
-- denials: dismissed / denied / rejected / labeled or called ... "fake news" / "groundless rumors" → stance
-  `denies`, with what is denied;
-- subject: the entity inside the number's phrase ("3,000 North Korean troops"), else the nearest other entity
-  before the number, as an actor name (North Korean / Pyongyang → North Korea).
+1. `article_context`: words, sentences (abbreviation-aware), entities by word, the article's attributions;
+2. `find_figures`: the one figure parser; years, dates, times, ordinals and numbers inside names are not figures;
+3. `find_denials`: dismissed / denied / rejected / called … "fake news" → stance `denies`, with what is denied;
+4. `attribute`: the attribution whose Content holds the figure (claimwire-attribution-v1, computed in the NER
+   stage) gives the claimant (its Source) and the cue; a pronoun or a description with no name in it ("he",
+   "the influential US daily") resolves to the nearest named person or organisation before it. A figure outside
+   every attributed content falls back to the cue rules (`rules_claimant`: "according to X", a cue verb and the
+   noun phrase before it); with neither, the claimant stays null;
+5. `find_subject`: the entity inside the figure's phrase ("3,000 North Korean troops"), else the nearest other
+   entity before it, as an actor name;
+6. `claim_record`.
+
+Word lists (cue verbs, denial cues, claimant nouns, count classes) are in transforms/data/claim_words.json.
 """
 from __future__ import annotations
 
+import bisect
 import collections
+import functools
+import json
+import os
 import re
+from dataclasses import dataclass, field
 
 import apache_beam as beam
 
 from schemas import CLAIMS, STORY_CLAIMS, stable_id
 from transforms.common import ERRORS, CountingDoFn
 from transforms.entities import actor_name, canonicalize_entities
+from transforms.figures import Figure, parse_figures
 from transforms.ner_model import sentence_spans, split_words
 
-EXTRACTOR = "claims-rules/1"
-
-SPELLED = {"ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40,
-           "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "two": 2,
-           "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}  # "one" is a pronoun too
-SCALES = {"thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "mn": 1e6, "billion": 1e9, "bn": 1e9,
-          "trillion": 1e12}
-MONTHS = {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-          "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"}
-QUALIFIERS = {  # words before the number (lower-cased, joined by spaces) → qualifier kept in the record
-    "approximately": "approximately", "around": "around", "about": "about", "some": "some", "nearly": "nearly",
-    "almost": "almost", "roughly": "roughly", "over": "over", "more than": "more than", "up to": "up to",
-    "at least": "at least", "as many as": "as many as", "an estimated": "an estimated", "estimated": "estimated",
-    "close to": "close to", "fewer than": "fewer than", "less than": "less than", "under": "under",
-    "upwards of": "upwards of", "nearly all": "nearly", "almost all": "almost",
-}
-UNIT_FAMILY = {
-    "troops": "military personnel", "soldiers": "military personnel", "personnel": "military personnel",
-    "forces": "military personnel", "servicemen": "military personnel", "fighters": "military personnel",
-    "troop": "military personnel", "soldier": "military personnel",
-    "casualties": "casualties", "deaths": "casualties", "dead": "casualties", "killed": "casualties",
-    "people": "people", "residents": "people", "civilians": "people", "persons": "people",
-    "dollars": "money:USD", "euros": "money:EUR", "pounds": "money:GBP", "kroner": "money:DKK",
-    "percent": "percent", "tonnes": "mass", "tons": "mass", "hectares": "area",
-}
-CURRENCY = {"$": "dollars", "€": "euros", "£": "pounds", "US$": "dollars"}
-# a number of these is a duration or a date, not a count anyone claims ("in 24 hours", "three months")
-TIME_UNITS = {"hours", "hour", "minutes", "minute", "seconds", "second", "days", "day", "weeks", "week", "months",
-              "month", "years", "year", "decades", "decade", "centuries", "times"}
-IRREGULAR_PLURALS = {"aircraft", "people", "personnel", "staff", "police", "children", "men", "women", "cattle",
-                     "sheep", "fish", "livestock", "militia", "crew"}
-COMPOUND_UNITS = {("basis", "points"): "basis points", ("basis", "point"): "basis points",
-                  ("percentage", "points"): "percentage points", ("percentage", "point"): "percentage points"}
-PREPOSITIONS = {"from", "to", "in", "on", "at", "by", "for", "with", "into", "over", "under", "since", "after",
-                "before", "during", "per"}
-# words between a number and its noun that are not the noun
-NOT_UNITS = {"more", "new", "additional", "other", "of", "the", "its", "their", "his", "her", "and", "or", "to",
-             "a", "an", "per", "in", "on", "at", "by", "for", "from", "with", "as", "than", "were", "was", "are",
-             "is", "be", "been", "have", "has", "had", "will", "would", "could", "that", "this", "these", "those",
-             "mostly", "all", "still", "just", "only", "also", "about", "some", "military", "special", "fresh",
-             "active", "extra", "elite", "armed", "strong", "total", "regular"}
-CUES = {
-    "said", "says", "say", "saying", "stated", "states", "state", "stating", "confirmed", "confirms", "confirm",
-    "confirming", "revealed", "reveals", "revealing", "warned", "warns", "warning", "announced", "announces",
-    "announcing", "reported", "reports", "reporting", "told", "tells", "mentioned", "mentions", "mentioning",
-    "claimed", "claims", "claiming", "disclosed", "discloses", "alleged", "alleges", "alleging", "suggested",
-    "suggests", "suggesting", "estimated", "estimates", "estimating", "believes", "believe", "indicated",
-    "indicates", "indicating", "added", "adds", "noted", "notes", "emphasized", "emphasised", "insisted",
-    "showed", "shows", "briefed", "testified", "wrote", "tweeted", "posted", "noting", "expect", "expects",
-    "predicts", "predicted", "forecast", "forecasts",
-}
-DENIAL_CUES = {"dismissed", "dismisses", "dismiss", "denied", "denies", "deny", "denying", "rejected", "rejects",
-               "reject", "refuted", "refutes", "rebuffed", "labeled", "labelled", "labels", "called", "calls",
-               "branded", "brands"}
-NEGATIVE = re.compile(r"\b(fake|groundless|baseless|false|lies|untrue|fabricat\w*|propaganda|nonsense|rumou?rs)\b",
-                      re.I)
-AUX = {"has", "have", "had", "also", "has also", "have also", "had also", "reportedly", "allegedly", "which", "who",
-       "is", "was", "were", "are", "will", "would", "again", "publicly", "repeatedly", "earlier", "later", "now",
-       "previously", "initially", "on", "tuesday", "monday", "wednesday", "thursday", "friday", "saturday",
-       "sunday", "today", "yesterday"}
-NP_NOUNS = {"lawmakers", "lawmaker", "officials", "official", "sources", "source", "intelligence", "agency",
-            "spokesperson", "spokesman", "spokeswoman", "ministry", "military", "president", "minister",
-            "analysts", "economists", "police", "experts", "government", "office", "service", "organisers",
-            "organizers", "authorities", "committee", "chief", "governor", "mayor", "secretary", "commission",
-            "army", "forces", "force", "command", "staff", "department", "bank", "company", "firm", "spy",
-            "leader", "party", "prosecutors", "investigators", "researchers", "scientists", "statistics",
-            "agencies", "diplomats", "observers", "residents", "witnesses", "media", "defence", "defense",
-            "council", "board", "union", "federation", "association", "institute", "counterparts", "officers",
-            "both", "two", "deputy", "prime", "foreign", "presidential", "parliamentary", "state", "national",
-            "regional", "local", "senior", "top", "civil", "protection", "emergency", "electoral", "weather", "fire",
-            "air", "joint", "chiefs", "of", "at", "and", "countries", "nations", "sides", "governments", "groups",
-            "workers", "unions", "teams", "clubs", "companies", "banks", "ministers", "leaders", "results",
-            "figures", "data", "polls", "surveys", "estimates", "records", "preliminary", "final", "agriculture",
-            "finance", "economy", "interior", "health", "transport", "energy", "trade",
-            "city", "traders", "markets", "forecasters", "rescuers", "central"}
-PRONOUNS = {"he", "she", "they", "it"}
-_PHONE = re.compile(r"\+?\d[\d\s().-]{8,}\d")
-_TIME = re.compile(r"\b\d{1,2}:\d{2}\b")
+EXTRACTOR = "claims/2"
+RULES_FALLBACK = True  # figures outside every attributed content still get the cue rules' claimant
+_DATA = os.path.join(os.path.dirname(__file__), "data", "claim_words.json")
 
 
-# ---- numbers ---------------------------------------------------------------------------------------------------
-def _number_value(words, i):
-    """(value, last_word_index, value_text, unit_hint) of a number starting at word i, or None."""
-    w = words[i].text
-    low = w.lower()
-    unit = None
-    if low in SPELLED and SPELLED[low] is not None:
-        value, j = float(SPELLED[low]), i
-        if j + 1 < len(words) and words[j + 1].text.lower() in ("hundred", "thousand", "million", "billion"):
-            mult = 100 if words[j + 1].text.lower() == "hundred" else SCALES[words[j + 1].text.lower()]
-            value, j = value * mult, j + 1
-        return value, j, " ".join(x.text for x in words[i:j + 1]), "spelled-small" if value < 10 else unit
-    m = re.fullmatch(r"(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(k|m|bn|mn)?(?:-(strong))?", w, re.I)
-    if not m:
+@functools.lru_cache(maxsize=1)
+def claim_words() -> dict:
+    with open(_DATA, encoding="utf-8") as f:
+        data = json.load(f)
+    for key in ("cues", "denial_cues", "aux", "np_nouns", "pronouns", "leading"):
+        data[key] = frozenset(data[key])
+    data["negative"] = re.compile(r"\b(" + "|".join(data["negative_words"]) + r")\b", re.I)
+    return data
+
+
+def count_family(unit: str | None) -> str:
+    """A count's unit family: 'count:<class>' (troops and soldiers are both military personnel), else 'count'."""
+    if not unit:
+        return "count"
+    cls = claim_words()["count_classes"].get(unit)
+    return f"count:{cls or unit}"
+
+
+# ---- 1. context ------------------------------------------------------------------------------------------------
+@dataclass
+class ArticleContext:
+    article: dict
+    text: str
+    words: list
+    sentences: list  # word-index spans
+    ent_at: dict  # word index → entity
+    entities: list
+    attributions: list  # articles.v1 `attributions` dicts (character offsets)
+    word_starts: list = field(default_factory=list)
+
+    def word_at(self, char: int) -> int:
+        """Index of the word holding (or starting after) character `char`."""
+        return max(0, bisect.bisect_right(self.word_starts, char) - 1)
+
+    def sentence_of(self, k: int) -> tuple[int, int]:
+        starts = [s for s, _ in self.sentences]
+        return self.sentences[max(0, bisect.bisect_right(starts, k) - 1)]
+
+
+def article_context(article: dict) -> ArticleContext:
+    text = article.get("text") or ""
+    words = split_words(text)
+    entities = article.get("entities") or []
+    if not all(e.get("canonical") for e in entities):  # the NER stage already canonicalizes; raw spans too
+        entities = canonicalize_entities(entities)
+    ent_at = {}
+    starts = [w.start for w in words]
+    for e in entities:
+        k = bisect.bisect_left(starts, e["start"])
+        while k < len(words) and words[k].start < e["end"]:
+            ent_at[k] = e
+            k += 1
+    return ArticleContext(article, text, words, sentence_spans(text, words), ent_at, entities,
+                          list(article.get("attributions") or []), starts)
+
+
+# ---- 2. figures ------------------------------------------------------------------------------------------------
+def find_figures(ctx: ArticleContext) -> list[Figure]:
+    return parse_figures(ctx.text, ctx.words, ctx.sentences, is_entity_word=lambda k: k in ctx.ent_at)
+
+
+# ---- 3. denials ------------------------------------------------------------------------------------------------
+@dataclass
+class Denial:
+    cue_word: int
+    cue: str
+    denied: str | None
+
+
+def find_denials(ctx: ArticleContext) -> list[Denial]:
+    words, text, cw = ctx.words, ctx.text, claim_words()
+    out = []
+    for s, e in ctx.sentences:
+        sent_end = words[e - 1].end
+        for k in range(s, e):
+            low = words[k].text.lower()
+            if low not in cw["denial_cues"]:
+                continue
+            rest = text[words[k].end:sent_end]
+            if low in ("labeled", "labelled", "labels", "called", "calls", "branded", "brands") and \
+                    not cw["negative"].search(rest[:120]):
+                continue
+            obj_end = k + 1
+            while obj_end < e and words[obj_end].text.lower() not in ("as", ",", ".", "and", "while", "but"):
+                obj_end += 1
+            denied = _span_text(text, words, (k + 1, obj_end)) if obj_end > k + 1 else None
+            out.append(Denial(k, low, denied))
+    return out
+
+
+# ---- 4. attribution --------------------------------------------------------------------------------------------
+@dataclass
+class Claimant:
+    record: dict | None  # claims.v2 `claimant`
+    start: int | None  # the mention as written
+    end: int | None
+    cue: str | None
+    method: str | None  # model / rules
+    words: frozenset = frozenset()
+    cue_word: int | None = None  # where the cue is (word index)
+
+
+def attribute(ctx: ArticleContext, k: int, anchor: int) -> Claimant:
+    """Who puts forward the figure (or denial) at word k / character `anchor`."""
+    for att in ctx.attributions:
+        if att.get("content_start") is not None and att["content_start"] <= anchor < att["content_end"]:
+            found = model_claimant(ctx, att, anchor)
+            rules = rules_claimant(ctx, k)
+            if rules.record is not None and (found.record is None or not _same_sentence(ctx, att) or
+                                             _nested(found.cue_word, rules, k)):
+                # no source; or one linked from another sentence than its cue (a weak link); or a cue nested
+                # inside the content, nearer the figure ("Zelensky said …, with intelligence suggesting that
+                # … 12,000 personnel"): the innermost attribution holds the figure
+                return rules
+            return found
+    # the model's content often stops short of the clause's end ("… have given $200 or less"): an attribution whose
+    # content lies in the same sentence still holds the figure
+    s, e = ctx.sentence_of(k)
+    lo, hi = ctx.words[s].start, ctx.words[e - 1].end
+    near = [(min(abs(anchor - att["content_start"]), abs(anchor - att["content_end"])), n, att)
+            for n, att in enumerate(ctx.attributions)
+            if att.get("content_start") is not None and att["content_start"] < hi and lo < att["content_end"]
+            and att.get("source_start") is not None]
+    if near:
+        found = model_claimant(ctx, min(near, key=lambda t: t[:2])[2], anchor)
+        if found.record is not None:
+            return found
+    return rules_claimant(ctx, k) if RULES_FALLBACK else Claimant(None, None, None, None, None)
+
+
+def _nested(outer_cue: int | None, rules: "Claimant", k: int) -> bool:
+    """A secondary attribution inside the content, nearer the figure at word k: 'according to X' or a participle
+    cue ('with intelligence suggesting that …'), between the model's cue and the figure."""
+    inner = rules.cue_word
+    return outer_cue is not None and inner is not None and outer_cue < inner < k and \
+        (rules.cue == "according to" or (rules.cue or "").endswith("ing"))
+
+
+def _same_sentence(ctx: ArticleContext, att: dict) -> bool:
+    """The attribution's source and cue are in one sentence."""
+    if att.get("source_start") is None or att.get("cue_start") is None:
+        return True
+    return ctx.sentence_of(ctx.word_at(att["source_start"])) == ctx.sentence_of(ctx.word_at(att["cue_start"]))
+
+
+_PREPOSITIONS = frozenset({"at", "of", "for", "from", "in", "with", "to", "on", "by"})
+
+
+def model_claimant(ctx: ArticleContext, att: dict, anchor: int | None = None) -> Claimant:
+    cue = att.get("cue")
+    cue_word = ctx.word_at(att["cue_start"]) if att.get("cue_start") is not None else None
+    if att.get("source_start") is None:
+        return Claimant(None, None, None, cue.lower() if cue else None, "model", cue_word=cue_word)
+    s, e = att["source_start"], att["source_end"]
+    first, last = ctx.word_at(s), ctx.word_at(e - 1)
+    while last > first and not ctx.words[last].text[:1].isalnum():
+        last -= 1  # "The program, called EB-5," ends at its last word
+    if anchor is not None and s <= anchor < e:  # a figure is never its own source (a headline's "3,000 Soldiers")
+        return Claimant(None, None, None, cue.lower() if cue else None, "model", cue_word=cue_word)
+    span_words = frozenset(range(first, last + 1))
+    mention = ctx.text[s:e]
+    head = head_entity(ctx, first, last)
+    if head is not None:
+        record = {"text": mention, "canonical": head.get("canonical"), "label": head["label"]}
+    else:
+        resolved = resolve_mention(ctx, first, last)
+        if resolved is not None:
+            record = {"text": resolved["text"], "canonical": resolved.get("canonical"), "label": resolved["label"]}
+        else:
+            record = {"text": mention, "canonical": None, "label": "GROUP"}
+    return Claimant(record, s, e, cue.lower() if cue else None, "model", span_words, cue_word)
+
+
+def head_entity(ctx: ArticleContext, first: int, last: int) -> dict | None:
+    """The entity that names a source, when it is the phrase's head (its last word): "Trump campaign manager
+    Kellyanne Conway", "the U.S.", "South Korea". An entity that only modifies the head names a group, not the
+    speaker ("Ukraine's air force", "U.S. intelligence"), and so does one after a preposition ("North Korean
+    officials at the United Nations")."""
+    ent = ctx.ent_at.get(last)
+    if ent is None:
         return None
-    raw, frac, suffix = m.group(1), m.group(2), m.group(3)
-    value = float(raw.replace(",", "") + (f".{frac}" if frac else ""))
-    j = i
-    if suffix:
-        value *= SCALES[suffix.lower()]
-    elif j + 1 < len(words) and words[j + 1].text.lower() in SCALES and len(words[j + 1].text) > 2:
-        value *= SCALES[words[j + 1].text.lower()]
-        j += 1
-    if j + 1 < len(words) and words[j + 1].text == "%":
-        unit, j = "percent", j + 1
-    elif j + 1 < len(words) and words[j + 1].text.lower() in ("percent", "per") :
-        unit = "percent"
-        j += 2 if words[j + 1].text.lower() == "per" else 1
-    return value, j, " ".join(x.text for x in words[i:j + 1]), unit
+    if ent["label"] == "PER":
+        return ent
+    start = last
+    while start - 1 >= first and ctx.ent_at.get(start - 1) is ent:
+        start -= 1
+    before = start - 1
+    if before >= first and ctx.words[before].text.lower() == "the":
+        before -= 1
+    if before >= first and ctx.words[before].text.lower() in _PREPOSITIONS:
+        return None
+    return ent
 
 
-def _is_date_or_year(words, i, j, value, text) -> bool:
-    raw = words[i].text
-    prev = words[i - 1].text.lower() if i > 0 else ""
-    nxt = words[j + 1].text.lower() if j + 1 < len(words) else ""
-    if re.fullmatch(r"\d{4}", raw) and 1900 <= value <= 2100:
-        return True
-    if prev in MONTHS or nxt in MONTHS:
-        return True
-    start = words[i].start
-    window = text[max(0, start - 12):words[j].end + 12]
-    if _TIME.search(window) or _PHONE.search(window):
-        return True
-    return prev == "(" and nxt == ")"
+def resolve_mention(ctx: ArticleContext, first: int, last: int) -> dict | None:
+    """A pronoun or a definite description with no name in it → the nearest named person (he, she, I) or person
+    or organisation (they, it, we; 'the influential US daily') before it, within the paragraph or the three
+    sentences before; None when it is neither or nothing fits."""
+    words = ctx.words
+    lows = [words[m].text.lower() for m in range(first, last + 1)]
+    pronoun = len(lows) == 1 and (lows[0] in claim_words()["pronouns"] or lows[0] in ("who", "which"))
+    description = lows[0] in ("the", "this", "that") and len(lows) >= 2 and not lows[-1].endswith("s")
+    if not (pronoun or description):
+        return None
+    labels = ("PER",) if lows[0] in ("he", "she", "i") else ("PER", "ORG")
+    sent_start = ctx.sentence_of(first)[0]
+    starts = [s for s, _ in ctx.sentences]
+    lo = ctx.sentences[max(0, bisect.bisect_right(starts, sent_start) - 4)][0]
+    for m in range(first - 1, lo - 1, -1):
+        ent = ctx.ent_at.get(m)
+        if ent and ent["label"] in labels:
+            return ent
+    return None
 
 
-def _unit_after(words, j, entities_by_word, max_modifiers: int = 2):
-    """(unit noun, index) after word j: skips demonyms/entities, adjectives, stop words and up to two lower-case
-    modifiers ("900 glide bombs", "25 Patriot air defence systems"); a plural-looking or known count noun."""
-    modifiers = 0
-    for k in range(j + 1, min(len(words), j + 7)):
-        w = words[k].text
-        low = w.lower()
-        if k == j + 1 and low in PREPOSITIONS:
-            return None, None  # "forced 12,000 from their homes": the noun is elided
-        if k + 1 < len(words) and (low, words[k + 1].text.lower()) in COMPOUND_UNITS:
-            return COMPOUND_UNITS[(low, words[k + 1].text.lower())], k + 1
-        if k in entities_by_word or (w[:1].isupper() and low not in UNIT_FAMILY):
-            continue
-        if not low.replace("-", "").isalpha():
-            if low in (",", ".", ";", ":", ")", "(", "—", "–"):
-                return None, None
-            continue
-        if low in NOT_UNITS or low.endswith("-strong"):
-            continue
-        if low in TIME_UNITS:
-            return None, None
-        if low in UNIT_FAMILY or low in IRREGULAR_PLURALS or (low.endswith("s") and not low.endswith("ss")):
-            return low, k
-        modifiers += 1
-        if modifiers > max_modifiers:
-            return None, None
-    return None, None
+def rules_claimant(ctx: ArticleContext, k: int) -> Claimant:
+    """The cue rules for a figure no attribution holds: 'according to X'; else the nearest cue verb before the
+    figure (or after it in the same clause) and the noun phrase before the cue; a pronoun resolves as above."""
+    s, e = ctx.sentence_of(k)
+    words, lows = ctx.words, [w.text.lower() for w in ctx.words[s:e]]
+    span, cue, cue_word = _rules_span(words, s, e, k, lows)
+    if span is None:
+        return Claimant(None, None, None, cue, None)
+    if span[1] - span[0] == 1 and lows[span[0] - s] in claim_words()["pronouns"]:
+        ent = resolve_mention(ctx, span[0], span[0])
+        if ent is not None:
+            return Claimant({"text": ent["text"], "canonical": ent.get("canonical"), "label": ent["label"]},
+                            words[span[0]].start, words[span[0]].end, cue, "rules", frozenset([span[0]]), cue_word)
+    ctext = _span_text(ctx.text, words, span)
+    if span[1] - span[0] == 1 and ctext.islower() and ctext not in claim_words()["np_nouns"]:
+        return Claimant(None, None, None, cue, None)  # "from", "only": no noun phrase, no claimant
+    head = ctx.ent_at.get(span[1] - 1)
+    # the entity names the claimant only when it is the phrase's head ("the U.S.", "President Zelensky"),
+    # not a modifier ("South Korean lawmakers" are lawmakers, not South Korea)
+    record = {"text": ctext, "canonical": head.get("canonical") if head else None,
+              "label": head["label"] if head else "GROUP"}
+    return Claimant(record, words[span[0]].start, words[span[1] - 1].end, cue, "rules", frozenset(range(*span)),
+                    cue_word)
 
 
-# ---- attribution -----------------------------------------------------------------------------------------------
+def _rules_span(words, s, e, k, lows):
+    """(claimant word span or None, cue, cue word index) for a figure at word k of sentence [s, e)."""
+    cw = claim_words()
+    according = [a for a in range(s, e - 1) if lows[a - s] == "according" and lows[a + 1 - s] == "to"]
+    if according:
+        before_k = [a for a in according if a < k]
+        a = before_k[-1] if before_k else according[0]
+        end = a + 2
+        while end < e and words[end].text not in (",", ".", ";") and (a > k or end < k):
+            end += 1
+        return ((a + 2, end) if end > a + 2 else None), "according to", a  # "…, according to." names nobody
+    before = [c for c in range(s, k) if lows[c - s] in cw["cues"]]
+    after = []
+    for c in range(k + 1, e):
+        if lows[c - s] in (";",) or (lows[c - s] in ("and", "but", "while") and lows[c - 1 - s] == ","):
+            break  # "Inflation eased to 2.1%, and the governor said ...": the cue belongs to the next clause
+        if lows[c - s] in cw["cues"]:
+            after.append(c)
+            break
+    if not before and not after:
+        return None, ("reportedly" if {"reportedly", "allegedly"} & set(lows) else None), None
+    c = before[-1] if before else after[0]
+    np = _np_before(words, c, s)
+    if c - 1 >= s and words[c - 1].text == ",":
+        # an appositive (", Amara Mensah, said"), else the clause's subject (", alleging that")
+        np = _np_before(words, c - 1, s)
+        if np is None or not any(words[m].text[:1].isupper() for m in range(*np)):
+            np = _subject_np(words, s, e)
+    elif c - 1 >= s and words[c - 1].text.lower() == "and" or np is None:
+        np = _subject_np(words, s, e)  # "Frederiksen visited Kyiv and announced": the sentence's subject
+    return np, lows[c - s], c
+
+
 def _np_before(words, k, lo) -> tuple[int, int] | None:
     """Word span of the noun phrase ending right before word k (auxiliaries skipped), not before lo.
 
     Capitalized words, possessives and common claimant nouns ('officials', 'agency') extend it leftwards; when
     the scan stops at another lower-case word and the clause began at most 4 words earlier ('A leading chipmaker
     reported'), the whole clause opening is the phrase."""
+    cw = claim_words()
     end = k
-    while end - 1 >= lo and words[end - 1].text.lower() in AUX:
+    while end - 1 >= lo and words[end - 1].text.lower() in cw["aux"]:
         end -= 1
     start = end
     while start - 1 >= lo:
         w = words[start - 1].text
         low = w.lower()
-        if w[:1].isupper() or low in ("'s", "’s", "the", "-") or low in NP_NOUNS:
+        if w[:1].isupper() or low in ("'s", "’s", "the", "-") or low in cw["np_nouns"]:
             start -= 1
             continue
-        if low.isalpha() and low not in _LEADING:
+        if low.isalpha() and low not in cw["leading"]:
             clause = start - 1
             while clause - 1 >= lo and words[clause - 1].text not in (",", ";", ":") and start - clause < 5:
                 clause -= 1
             if (clause == lo or words[clause - 1].text in (",", ";", ":")) and start - clause < 5 and \
-                    not any(words[m].text.lower() in CUES | {"that"} for m in range(clause, end)):
+                    not any(words[m].text.lower() in cw["cues"] | {"that"} for m in range(clause, end)):
                 start = clause
         break
-    while start < end and words[start].text.lower() in _LEADING:
+    while start < end and words[start].text.lower() in cw["leading"]:
         start += 1
     return (start, end) if start < end else None
-
-
-_LEADING = {"of", "at", "and", "with", "while", "although", "though", "but", "however", "meanwhile", "as", "if", "when",
-            "whereas", "since", "because"}
 
 
 def _subject_np(words, lo, hi) -> tuple[int, int] | None:
@@ -226,7 +352,8 @@ def _subject_np(words, lo, hi) -> tuple[int, int] | None:
             start = k + 1
             break
     end = start
-    while end < hi and (words[end].text[:1].isupper() or words[end].text.lower() in NP_NOUNS | {"'s", "’s", "the"}):
+    nouns = claim_words()["np_nouns"] | {"'s", "’s", "the"}
+    while end < hi and (words[end].text[:1].isupper() or words[end].text.lower() in nouns):
         end += 1
     return (start, end) if end > start else None
 
@@ -235,152 +362,67 @@ def _span_text(text, words, span):
     return text[words[span[0]].start:words[span[1] - 1].end] if span and span[1] > span[0] else None
 
 
-# ---- extraction ------------------------------------------------------------------------------------------------
-def extract_claims(article: dict) -> list[dict]:
-    text = article.get("text") or ""
-    words = split_words(text)
-    entities = article.get("entities") or []
-    if not all(e.get("canonical") for e in entities):  # the NER stage already canonicalizes; raw spans too
-        entities = canonicalize_entities(entities)
-    ent_at = {}  # word index → entity
-    wi = 0
-    for e in entities:
-        while wi < len(words) and words[wi].end <= e["start"]:
-            wi += 1
-        k = wi
-        while k < len(words) and words[k].start < e["end"]:
-            ent_at[k] = e
-            k += 1
-    claims = []
-    last_person = None
-    for s, e in sentence_spans(text, words):
-        sent_start, sent_end = words[s].start, words[e - 1].end
-        sentence = text[sent_start:sent_end]
-        lows = [w.text.lower() for w in words[s:e]]
-        # denials
-        for k in range(s, e):
-            low = words[k].text.lower()
-            if low not in DENIAL_CUES:
-                continue
-            rest = text[words[k].end:sent_end]
-            if low in ("labeled", "labelled", "labels", "called", "calls", "branded", "brands") and \
-                    not NEGATIVE.search(rest[:120]):
-                continue
-            np = _np_before(words, k, s) or _subject_np(words, s, e)
-            obj_end = k + 1
-            while obj_end < e and words[obj_end].text.lower() not in ("as", ",", ".", "and", "while", "but"):
-                obj_end += 1
-            denied = _span_text(text, words, (k + 1, obj_end)) if obj_end > k + 1 else None
-            claims.append(_record(article, sentence, sent_start, sent_end, np, words, text, ent_at, cue=low,
-                                  stance="denies", denied=denied, anchor=words[k].start))
-        # quantities
-        k = s
-        while k < e:
-            parsed = _number_value(words, k)
-            if not parsed:
-                k += 1
-                continue
-            value, j, value_text, unit = parsed
-            if _is_date_or_year(words, k, j, value, text):
-                k = j + 1
-                continue
-            small_spelled = unit == "spelled-small"
-            if small_spelled:
-                unit = None
-            currency = k > s and words[k - 1].text in CURRENCY
-            if unit is None and currency:
-                unit = CURRENCY[words[k - 1].text]
-            unit_idx = None
-            if unit is None:
-                unit, unit_idx = _unit_after(words, j, ent_at, max_modifiers=0 if small_spelled else 2)
-            if unit is None:
-                k = j + 1
-                continue
-            qualifier = None
-            q_end = k - 1 if currency else k  # "about $30 billion"
-            for n in (3, 2, 1):
-                if q_end - n >= s:
-                    phrase = " ".join(lows[q_end - n - s:q_end - s])
-                    if phrase in QUALIFIERS:
-                        qualifier = QUALIFIERS[phrase]
-                        break
-            claimant, cue = _attribution(words, s, e, k, lows, last_person)
-            subject = _subject(words, k, j, unit_idx, s, claimant, ent_at)
-            claims.append(_record(article, sentence, sent_start, sent_end, claimant, words, text, ent_at, cue=cue,
-                                  stance="asserts", value=value, value_text=value_text, unit=unit,
-                                  qualifier=qualifier, subject=subject, anchor=words[k].start))
-            k = j + 1  # the next number may share this unit: "39 of the 62 drones"
-        for k in range(s, e):
-            if k in ent_at and ent_at[k]["label"] == "PER":
-                last_person = (k, ent_at[k])
-        if "\n" in text[sent_end:sent_end + 2]:
-            last_person = None  # pronouns resolve within a paragraph
-    return claims
-
-
-def _attribution(words, s, e, k, lows, last_person):
-    """(claimant word span or a resolved entity, cue) for a number at word k of sentence [s, e)."""
-    according = [a for a in range(s, e - 1) if lows[a - s] == "according" and lows[a + 1 - s] == "to"]
-    if according:
-        before_k = [a for a in according if a < k]
-        a = before_k[-1] if before_k else according[0]
-        end = a + 2
-        while end < e and words[end].text not in (",", ".", ";") and (a > k or end < k):
-            end += 1
-        return ((a + 2, end) if end > a + 2 else None), "according to"  # "…, according to." names nobody
-    before = [c for c in range(s, k) if lows[c - s] in CUES]
-    after = []
-    for c in range(k + 1, e):
-        if lows[c - s] in (";",) or (lows[c - s] in ("and", "but", "while") and lows[c - 1 - s] == ","):
-            break  # "Inflation eased to 2.1%, and the governor said ...": the cue belongs to the next clause
-        if lows[c - s] in CUES:
-            after.append(c)
-            break
-    if not before and not after:
-        return None, ("reportedly" if {"reportedly", "allegedly"} & set(lows) else None)
-    c = before[-1] if before else after[0]
-    np = _np_before(words, c, s)
-    if c - 1 >= s and words[c - 1].text == ",":
-        # an appositive (", Amara Mensah, said"), else the clause's subject (", alleging that")
-        np = _np_before(words, c - 1, s)
-        if np is None or not any(words[m].text[:1].isupper() for m in range(*np)):
-            np = _subject_np(words, s, e)
-    elif c - 1 >= s and words[c - 1].text.lower() == "and" or np is None:
-        np = _subject_np(words, s, e)  # "Frederiksen visited Kyiv and announced": the sentence's subject
-    if np and np[1] - np[0] == 1 and words[np[0]].text.lower() in PRONOUNS and last_person:
-        return ("entity", last_person[1]), lows[c - s]
-    return np, lows[c - s]
-
-
-def _subject(words, k, j, unit_idx, s, claimant, ent_at):
-    """The entity the number is about: inside the number's phrase, else the nearest other one before it."""
-    claimant_words = set(range(*claimant)) if isinstance(claimant, tuple) and claimant and \
-        claimant[0] != "entity" else set()
-    for m in range(j + 1, (unit_idx or j) + 1):
-        if m in ent_at:
-            return actor_name(ent_at[m]["text"])
+# ---- 5. subject ------------------------------------------------------------------------------------------------
+def find_subject(ctx: ArticleContext, fig: Figure, claimant: Claimant) -> str | None:
+    """The entity the figure is about: inside the figure's phrase, else the nearest other one before it in the
+    sentence (not the claimant, not a person)."""
+    k = fig.number_start
+    s, _ = ctx.sentence_of(k)
+    last = fig.unit_word if fig.unit_word is not None else fig.word_end - 1
+    for m in range(k + 1, last + 1):
+        if m in ctx.ent_at:
+            return actor_name(ctx.ent_at[m]["text"])
     for m in range(k - 1, s - 1, -1):
-        if m in ent_at and m not in claimant_words and ent_at[m]["label"] != "PER":
-            return actor_name(ent_at[m]["text"])
+        if m in ctx.ent_at and m not in claimant.words and ctx.ent_at[m]["label"] != "PER":
+            return actor_name(ctx.ent_at[m]["text"])
     return None
 
 
-def _record(article, sentence, start, end, claimant, words, text, ent_at, *, cue, stance, value=None,
-            value_text=None, unit=None, qualifier=None, subject=None, denied=None, anchor=None):
-    claimant_rec = None
-    if isinstance(claimant, tuple) and claimant and claimant[0] == "entity":
-        ent = claimant[1]
-        claimant_rec = {"text": ent["text"], "canonical": ent.get("canonical"), "label": ent["label"]}
-    elif claimant:
-        ctext = _span_text(text, words, claimant)
-        last = claimant[1] - 1
-        # the entity names the claimant only when it is the phrase's head ("the U.S.", "President Zelensky"),
-        # not a modifier ("South Korean lawmakers" are lawmakers, not South Korea)
-        head = ent_at.get(last)
-        claimant_rec = {"text": ctext, "canonical": head.get("canonical") if head else None,
-                        "label": head["label"] if head else "GROUP"}
-    others = sorted({e.get("canonical") or e["text"] for m, e in ent_at.items()
-                     if start <= words[m].start < end})
+# ---- 6. records ------------------------------------------------------------------------------------------------
+def extract_claims(article: dict) -> list[dict]:
+    """Every claim of one article: its denials, then its figures, in reading order."""
+    ctx = article_context(article)
+    claims = []
+    for d in find_denials(ctx):
+        anchor = ctx.words[d.cue_word].start
+        who = denial_claimant(ctx, d, anchor)
+        claims.append(claim_record(ctx, d.cue_word, who, cue=d.cue, stance="denies", denied=d.denied,
+                                   start=anchor, end=ctx.words[d.cue_word].end))
+    for fig in find_figures(ctx):
+        who = attribute(ctx, fig.number_start, ctx.words[fig.number_start].start)
+        claims.append(claim_record(ctx, fig.number_start, who, cue=who.cue, stance="asserts", fig=fig,
+                                   subject=find_subject(ctx, fig, who), start=fig.start, end=fig.end))
+    return claims
+
+
+def denial_claimant(ctx: ArticleContext, d: Denial, anchor: int) -> Claimant:
+    """The attribution whose cue is the denial verb gives its source; else the noun phrase before the verb, or the
+    sentence's subject."""
+    for att in ctx.attributions:
+        if att.get("cue_start") is not None and att["cue_start"] <= anchor < att["cue_end"] and \
+                att.get("source_start") is not None:
+            return model_claimant(ctx, att)
+    s, e = ctx.sentence_of(d.cue_word)
+    np = _np_before(ctx.words, d.cue_word, s) or _subject_np(ctx.words, s, e)
+    if np is None:
+        return Claimant(None, None, None, d.cue, None)
+    head = ctx.ent_at.get(np[1] - 1)
+    record = {"text": _span_text(ctx.text, ctx.words, np), "canonical": head.get("canonical") if head else None,
+              "label": head["label"] if head else "GROUP"}
+    return Claimant(record, ctx.words[np[0]].start, ctx.words[np[1] - 1].end, d.cue, "rules",
+                    frozenset(range(*np)))
+
+
+def claim_record(ctx: ArticleContext, k: int, who: Claimant, *, cue, stance, start, end, fig: Figure | None = None,
+                 subject=None, denied=None) -> dict:
+    article, words = ctx.article, ctx.words
+    s, e = ctx.sentence_of(k)
+    sent_start, sent_end = words[s].start, words[e - 1].end
+    others = sorted({ent.get("canonical") or ent["text"] for m, ent in ctx.ent_at.items() if s <= m < e})
+    value = fig.value if fig else None
+    unit = fig.unit if fig else None
+    family = (count_family(unit) if fig.unit_family == "count" else fig.unit_family) if fig else None
+    anchor = words[fig.number_start].start if fig else start
     return {
         # the number's (or the denial cue's) own offset tells apart two claims in one sentence
         "claim_id": stable_id(article["article_id"], anchor, stance, value, unit),
@@ -389,22 +431,30 @@ def _record(article, sentence, start, end, claimant, words, text, ent_at, *, cue
         "url": article.get("url"),
         "outlet": article.get("outlet"),
         "published_at": article.get("published_at"),
-        "sentence": sentence,
-        "evidence_start": start,
-        "evidence_end": end,
-        "claimant": claimant_rec,
+        "sentence": ctx.text[sent_start:sent_end],
+        "evidence_start": sent_start,
+        "evidence_end": sent_end,
+        "claimant": who.record,
         "cue": cue,
         "stance": stance,
         "subject": subject,
         "value": value,
-        "value_text": value_text,
+        "value_text": fig.value_text if fig else None,
         "unit": unit,
-        "unit_family": UNIT_FAMILY.get(unit, unit) if unit else None,
-        "approximate": qualifier is not None if stance == "asserts" else None,
-        "qualifier": qualifier,
+        "unit_family": family,
+        "approximate": fig.approximate if fig else None,
+        "qualifier": fig.qualifier if fig else None,
         "denied_text": denied,
         "entities": others,
         "extractor": EXTRACTOR,
+        "value_low": fig.value_low if fig else None,
+        "value_high": fig.value_high if fig else None,
+        "vague": fig.vague if fig else None,
+        "figure_start": start,
+        "figure_end": end,
+        "claimant_start": who.start if who.record else None,
+        "claimant_end": who.end if who.record else None,
+        "attribution": who.method if who.record else None,
         "schema_version": CLAIMS.version,
     }
 
@@ -461,7 +511,7 @@ class ExtractArticleClaims(CountingDoFn):
 
 
 class ExtractClaims(beam.PTransform):
-    """articles → claims.v1 records (main) + dead letters ('errors')."""
+    """articles → claims.v2 records (main) + dead letters ('errors')."""
 
     def expand(self, articles):
         return articles | "Extract" >> beam.ParDo(ExtractArticleClaims()).with_outputs(ERRORS, main="claims")

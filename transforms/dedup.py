@@ -51,8 +51,6 @@ class StoryParams:
 
 # ---- signatures ------------------------------------------------------------------------------------------------
 _WORD = re.compile(r"\w+", re.UNICODE)
-_NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?:\s*(million|billion|thousand))?", re.I)
-_SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9}
 
 
 def shingles(text: str, k: int = 5) -> list[bytes]:
@@ -77,17 +75,13 @@ def band_keys(hashvalues: np.ndarray) -> list[str]:
 
 
 def figures(text: str) -> frozenset[float]:
-    """Quantities that identify an event: numbers >= 10 that are not years (1900-2100 without separators)."""
-    out = set()
-    for m in _NUMBER.finditer(text or ""):
-        raw, frac, scale = m.group(1), m.group(2), m.group(3)
-        value = float(raw.replace(",", "") + (f".{frac}" if frac else ""))
-        if scale:
-            value *= _SCALE[scale.lower()]
-        if value < 10 or ("," not in raw and not frac and not scale and 1900 <= value <= 2100):
-            continue
-        out.add(value)
-    return frozenset(out)
+    """Quantities that identify an event: figures (transforms/figures.py, the one parser claims use too) of 10 or
+    more; years, dates, times and ordinals are not figures."""
+    from transforms.figures import parse_figures
+    from transforms.ner_model import split_words
+    text = text or ""
+    return frozenset(f.value for f in parse_figures(text, split_words(text))
+                     if f.value is not None and f.value >= 10 and not f.vague)
 
 
 def entity_keys(entities) -> frozenset[str]:

@@ -1,4 +1,4 @@
-"""RecognizeEntities: articles → articles with `entities`, through Beam's RunInference.
+"""RecognizeEntities: articles → articles with `entities` and `attributions`, through Beam's RunInference.
 
 Our own ModelHandler (Beam's huggingface_inference imports TensorFlow and breaks with transformers 5). The model
 loads once per worker process (RunInference shares it between the process's threads); batches are sorted by
@@ -14,29 +14,39 @@ from apache_beam.ml.inference.base import ModelHandler, RunInference
 
 from transforms.common import ERRORS, CountingDoFn
 from transforms.entities import canonicalize_entities
+from transforms.attribution_model import ArticleAnalyzer, AttributionTagger, resolve_attribution_dir
 from transforms.ner_model import NerTagger, resolve_model_dir
 
 
-class NerModelHandler(ModelHandler[dict, tuple, NerTagger]):
-    def __init__(self, model_ref: str | None = None, batch_size: int = 32, threads: int | None = None):
+class NerModelHandler(ModelHandler[dict, tuple, ArticleAnalyzer]):
+    """Loads the NER model and the attribution head on it (one encoder pass feeds both); attribution_ref 'none'
+    runs NER alone."""
+
+    def __init__(self, model_ref: str | None = None, batch_size: int = 32, threads: int | None = None,
+                 attribution_ref: str | None = None):
         self.model_ref = model_ref
         self.batch_size = batch_size
         self.threads = threads
+        self.attribution_ref = attribution_ref
 
-    def load_model(self) -> NerTagger:
-        return NerTagger.load(resolve_model_dir(self.model_ref), threads=self.threads)
+    def load_model(self) -> ArticleAnalyzer:
+        ner = NerTagger.load(resolve_model_dir(self.model_ref), threads=self.threads)
+        attribution = None
+        if (self.attribution_ref or "").lower() != "none" and getattr(ner.backend, "has_features", True):
+            attribution = AttributionTagger.load(resolve_attribution_dir(self.attribution_ref))
+        return ArticleAnalyzer(ner, attribution)
 
-    def run_inference(self, batch: Sequence[dict], model: NerTagger,
+    def run_inference(self, batch: Sequence[dict], model: ArticleAnalyzer,
                       inference_args: Optional[dict[str, Any]] = None) -> Iterable[tuple]:
         batch = list(batch)  # RunInference hands a tuple
         try:
-            found = model.predict([a["text"] for a in batch], batch_size=self.batch_size)
-            return [(a, ents, None) for a, ents in zip(batch, found)]
+            found = model.analyze([a["text"] for a in batch], batch_size=self.batch_size)
+            return [(a, result, None) for a, result in zip(batch, found)]
         except Exception:  # noqa: BLE001 - isolate the culprit below
             out = []
             for a in batch:
                 try:
-                    out.append((a, model.predict([a["text"]], batch_size=self.batch_size)[0], None))
+                    out.append((a, model.analyze([a["text"]], batch_size=self.batch_size)[0], None))
                 except Exception as e:  # noqa: BLE001
                     out.append((a, None, f"{type(e).__name__}: {e}"))
             return out
@@ -52,22 +62,23 @@ class AttachEntities(CountingDoFn):
     stage = "ner"
 
     def process(self, result):
-        article, entities, error = result
+        article, found, error = result
         self.count("in")
+        entities, attributions = found if error is None else ([], None)
         if error is not None:
             yield self.dead_letter(article.get("url") or article["article_id"], "ner_failed", error)
-            entities = []
         self.count("entities", len(entities))
+        self.count("attributions", len(attributions or ()))
         self.count("out")
-        yield dict(article, entities=canonicalize_entities(entities))
+        yield dict(article, entities=canonicalize_entities(entities), attributions=attributions)
 
 
 class RecognizeEntities(beam.PTransform):
     """articles → articles with entities (main) + dead letters ('errors')."""
 
-    def __init__(self, model_ref: str | None = None, batch_size: int = 32):
+    def __init__(self, model_ref: str | None = None, batch_size: int = 32, attribution_ref: str | None = None):
         super().__init__()
-        self.handler = NerModelHandler(model_ref, batch_size)
+        self.handler = NerModelHandler(model_ref, batch_size, attribution_ref=attribution_ref)
 
     def expand(self, articles):
         return (articles

@@ -245,11 +245,16 @@ class TorchBackend:
         self.model = model
 
     def __call__(self, input_ids, attention_mask):
+        return self.run(input_ids, attention_mask, False)[0]
+
+    def run(self, input_ids, attention_mask, features: bool):
+        """(logits, features or None)."""
         import torch
         with torch.inference_mode():
-            logits = self.model(input_ids=torch.from_numpy(input_ids),
-                                attention_mask=torch.from_numpy(attention_mask)).logits
-        return logits.numpy()
+            out = self.model(input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(attention_mask),
+                             output_hidden_states=features)
+        feats = torch.cat([out.hidden_states[k] for k in FEATURE_LAYERS], -1).numpy() if features else None
+        return out.logits.numpy(), feats
 
 
 class OnnxBackend:
@@ -273,19 +278,46 @@ class OnnxBackend:
         self.session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
         self.name = "onnx-" + ("int8" if "int8" in os.path.basename(path) else "fp32")
 
+        self.has_features = any(o.name == "features" for o in self.session.get_outputs())
+
     def __call__(self, input_ids, attention_mask):
-        return self.session.run(["logits"], {"input_ids": input_ids, "attention_mask": attention_mask})[0]
+        return self.run(input_ids, attention_mask, False)[0]
+
+    def run(self, input_ids, attention_mask, features: bool):
+        """(logits, features or None); features need a graph exported with them (training/export_onnx.py)."""
+        if features and not self.has_features:
+            raise ValueError("this ONNX graph has no 'features' output: re-export it with training/export_onnx.py")
+        names = ["logits", "features"] if features else ["logits"]
+        out = self.session.run(names, {"input_ids": input_ids, "attention_mask": attention_mask})
+        return out[0], (out[1] if features else None)
+
+
+# The encoder's word features that the attribution head (transforms/attribution_model.py) reads: the middle
+# layer (closer to the words: cue verbs, quotes) and the last one (entities), concatenated. One forward pass
+# gives the NER logits and these features.
+FEATURE_LAYERS = (3, -1)
 
 
 def export_onnx(model, path: str) -> None:
-    """Exports the token classifier to ONNX with dynamic batch and sequence axes."""
+    """Exports the token classifier to ONNX with dynamic batch and sequence axes; outputs `logits` and
+    `features` (FEATURE_LAYERS' hidden states, concatenated)."""
     import torch
-    model = model.float().eval()
+
+    class WithFeatures(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask):
+            out = self.inner(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
+            return out.logits, torch.cat([out.hidden_states[k] for k in FEATURE_LAYERS], -1)
+
+    model = WithFeatures(model.float().eval()).eval()
     ids = torch.ones((2, 16), dtype=torch.long)
     torch.onnx.export(model, (ids, torch.ones_like(ids)), path, input_names=["input_ids", "attention_mask"],
-                      output_names=["logits"], opset_version=17, dynamo=False,
+                      output_names=["logits", "features"], opset_version=17, dynamo=False,
                       dynamic_axes={"input_ids": {0: "b", 1: "t"}, "attention_mask": {0: "b", 1: "t"},
-                                    "logits": {0: "b", 1: "t"}})
+                                    "logits": {0: "b", 1: "t"}, "features": {0: "b", 1: "t"}})
 
 
 def quantize_onnx(src: str, dst: str) -> None:
@@ -339,8 +371,10 @@ class NerTagger:
             return list(self.encoder._pieces(word)), 0
         return self.encoder.word_pieces(word), 1 if case_marker(word) else 0
 
-    def tag_words(self, docs: Sequence[Sequence[str]], batch_size: int | None = None):
-        """BIO tags and scores per word for each document given as a word list; also counts wordpieces.
+    def tag_words(self, docs: Sequence[Sequence[str]], batch_size: int | None = None, features: bool = False):
+        """BIO tags and scores per word for each document given as a word list; also counts wordpieces. With
+        features=True also each word's encoder features (its first wordpiece's; FEATURE_LAYERS), one float32
+        array (words × dims) per document: the same forward pass, for the attribution head.
 
         A window's result depends on that window alone, never on what else is being tagged: each window is its own
         model call at its own length (no padding), so the int8 model's dynamic activation scales are computed
@@ -368,7 +402,8 @@ class NerTagger:
 
         def run(call):
             input_ids = call[2]
-            return self.backend(input_ids, np.ones_like(input_ids))[0]
+            logits, feats = self.backend.run(input_ids, np.ones_like(input_ids), features)
+            return logits[0], (feats[0] if features else None)
 
         parallel = getattr(self.backend, "parallel_calls", 1)
         if parallel > 1 and len(calls) > 1:
@@ -378,7 +413,14 @@ class NerTagger:
             results = self._pool.map(run, calls)
         else:
             results = map(run, calls)
-        for (w, firsts, _), logits in zip(calls, results):
+        feats_per_doc = None
+        for (w, firsts, _), (logits, feats) in zip(calls, results):
+            if features:
+                if feats_per_doc is None:
+                    feats_per_doc = [np.zeros((len(words), feats.shape[-1]), dtype=np.float32) for words in docs]
+                for k, word_i in enumerate(range(w.word_start, w.word_end)):
+                    if w.keep_start <= word_i < w.keep_end:
+                        feats_per_doc[w.doc_index][word_i] = feats[firsts[k]]
             logits = logits - logits.max(-1, keepdims=True)
             probs = np.exp(logits)
             probs /= probs.sum(-1, keepdims=True)
@@ -390,50 +432,103 @@ class NerTagger:
             path = viterbi_bio(pr, self.id2label)
             tags.append([self.id2label[i] for i in path])
             scores.append([float(pr[k, i]) for k, i in enumerate(path)])
+        if features:
+            if feats_per_doc is None:
+                feats_per_doc = [np.zeros((len(words), 0), dtype=np.float32) for words in docs]
+            return tags, scores, feats_per_doc
         return tags, scores
 
     def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[list[dict]]:
-        """Entities of each text. Each sentence is its own model input, as in training: measured on CoNLL-2003
-        test, whole-document windows cost 2.5 (128 wordpieces) to 7 (256) F1 points against sentence inputs."""
+        """Entities of each text."""
+        return [doc.entities for doc in self.analyze(texts, batch_size)]
+
+    def analyze(self, texts: Sequence[str], batch_size: int = 32, features: bool = False) -> list["AnalyzedText"]:
+        """Words, sentences, entities (and, with features=True, each word's encoder features) of each text.
+
+        Each sentence is its own model input, as in training: measured on CoNLL-2003 test, whole-document windows
+        cost 2.5 (128 wordpieces) to 7 (256) F1 points against sentence inputs."""
+        import numpy as np
         docs = [split_words(t or "") for t in texts]
         spans = [sentence_spans(t or "", words) for t, words in zip(texts, docs)]
         flat = [[w.text for w in words[s:e]] for words, doc_spans in zip(docs, spans) for s, e in doc_spans]
-        flat_tags, flat_scores = self.tag_words(flat, batch_size)
+        result = self.tag_words(flat, batch_size, features=features)
+        flat_tags, flat_scores = result[0], result[1]
+        flat_feats = result[2] if features else None
         if self.rules:
             flat_tags = [apply_entity_rules(w, t, sc) for w, t, sc in zip(flat, flat_tags, flat_scores)]
         out, k = [], 0
         for t, words, doc_spans in zip(texts, docs, spans):
-            tags, scores = [], []
+            tags, scores, feats = [], [], []
             for _ in doc_spans:
                 tags += flat_tags[k]
                 scores += flat_scores[k]
+                if features:
+                    feats.append(flat_feats[k])
                 k += 1
-            out.append(entities_from_word_tags(t or "", words, tags, scores))
+            doc_feats = None
+            if features:
+                doc_feats = np.concatenate(feats) if feats else np.zeros((0, 0), dtype=np.float32)
+            out.append(AnalyzedText(t or "", words, doc_spans, tags,
+                                    entities_from_word_tags(t or "", words, tags, scores), doc_feats))
         return out
 
 
-_SENTENCE_END = {".", "!", "?", "…"}
+@dataclass
+class AnalyzedText:
+    text: str
+    words: list
+    sentences: list  # word-index spans
+    tags: list
+    entities: list
+    features: object = None  # numpy (words × dims) or None
+
+
+_OPENING_QUOTES = {'"', "“", "'", "‘"}
+_sentencizer_lock = __import__("threading").Lock()
+
+
+@functools.lru_cache(maxsize=1)
+def _sentencizer():
+    """spaCy's tokenizer (its English abbreviation exceptions: Mr., Mrs., Dr., Gen., Sen., U.S., Jan., initials)
+    with its rule-based sentencizer: no model file, ~300k words/s."""
+    import spacy
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    return nlp
+
+
+def sentence_start_offsets(text: str) -> list[int]:
+    """Character offsets where sentences start (spaCy); an opening quote that spaCy leaves at the end of the
+    previous sentence ('arrived. "' | 'It is over') starts the next one."""
+    if not text.strip():
+        return []
+    with _sentencizer_lock:  # one tokenizer shared by the process's threads
+        doc = _sentencizer()(text)
+        sents = [(s.start_char, s.end_char, s[-1].text, s[-1].idx) for s in doc.sents]
+    starts = [start for start, _, _, _ in sents]
+    for k, (start, _, last, last_idx) in enumerate(sents[:-1]):
+        if (last in _OPENING_QUOTES and last_idx > start and text[last_idx - 1].isspace()
+                and last_idx + 1 < len(text) and not text[last_idx + 1].isspace()):
+            starts[k + 1] = last_idx
+    return sorted(set(starts))
 
 
 def sentence_spans(text: str, words: Sequence[Word]) -> list[tuple[int, int]]:
-    """Word-index spans [start, end) of sentences: after '.', '!', '?' (closing quotes stay with the sentence)
-    and at line breaks (paragraphs, headlines)."""
+    """Word-index spans [start, end) of sentences: spaCy's abbreviation-aware boundaries ("Mr. Clyburn" stays one
+    sentence) plus every line break (paragraphs, headlines)."""
+    import bisect
+    if not words:
+        return []
+    starts = sentence_start_offsets(text)
     spans, start = [], 0
-    for i in range(len(words)):
-        nxt = words[i + 1] if i + 1 < len(words) else None
-        if nxt is None:
-            break
-        if "\n" in text[words[i].end:nxt.start]:
-            spans.append((start, i + 1))
-            start = i + 1
-        elif words[i].text in _SENTENCE_END and nxt.text not in ('"', "”", "’", "'", ")"):
-            spans.append((start, i + 1))
-            start = i + 1
-        elif words[i].text in ('"', "”", "’", ")") and i > 0 and words[i - 1].text in _SENTENCE_END:
-            spans.append((start, i + 1))
-            start = i + 1
-    if start < len(words):
-        spans.append((start, len(words)))
+    for i in range(1, len(words)):
+        gap_lo, gap_hi = words[i - 1].end, words[i].start
+        k = bisect.bisect_right(starts, gap_hi)
+        boundary = k > 0 and gap_lo <= starts[k - 1] <= gap_hi
+        if boundary or "\n" in text[gap_lo:gap_hi]:
+            spans.append((start, i))
+            start = i
+    spans.append((start, len(words)))
     return spans
 
 

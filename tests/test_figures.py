@@ -1,0 +1,66 @@
+"""The figure parser (transforms/figures.py): every kind of news figure, and what is not a figure."""
+import pytest
+
+from transforms.figures import family_label, parse_figures
+from transforms.ner_model import sentence_spans, split_words
+
+
+def figures(text):
+    words = split_words(text)
+    return [(f.value, f.value_low, f.value_high, f.unit, f.unit_family, f.qualifier, f.vague)
+            for f in parse_figures(text, words, sentence_spans(text, words))]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Officials said 3,000 troops arrived.", (3000, None, None, "troops", "count", None, False)),
+    ("He has more than $152 million in the bank.", (152e6, None, None, "dollar", "money:USD", "more than", False)),
+    ("The deal is worth £2.1bn.", (2.1e9, None, None, "pound sterling", "money:GBP", None, False)),
+    ("Sales hit Y=450 billion.", (450e9, None, None, "japanese yen", "money:JPY", None, False)),
+    ("It cost €40 a night.", (40, None, None, "euro per night", "money:EUR", None, False)),
+    ("Prices rose 2.1% in May.", (2.1, None, None, "percent", "percent", None, False)),
+    ("The lead shrank by 3.5 percentage points.", (3.5, None, None, "percentage point", "points", None, False)),
+    ("She spent 200 days in space.", (200, None, None, "day", "duration", None, False)),
+    ("The 63-year-old senator spoke.", (63, None, None, "year of age", "age", None, False)),
+    ("He is 45 years old.", (45, None, None, "year of age", "age", None, False)),
+    ("The car reached 120 mph.", (120, None, None, "mile per hour", "speed", None, False)),
+    ("The engine makes 300 horsepower.", (300, None, None, "horsepower", "power", None, False)),
+    ("It was 40 degrees Celsius.", (40, None, None, "degree Celsius", "temperature", None, False)),
+    ("The wall is 12 metres high.", (12, None, None, "metre", "length", None, False)),
+    ("Homes sold for $200,000 to $300,000 each.", (200000, 200000, 300000, "dollar", "money:USD", None, False)),
+    ("Between 5 and 7 people died.", (5, 5, 7, "people", "count", None, False)),
+    ("They donated tens of thousands of dollars.", (10000, 10000, 100000, "dollar", "money:USD", None, True)),
+    ("Hundreds of protesters marched.", (100, 100, 1000, "protesters", "count", None, True)),
+    ("It was a two and a half mile walk.", (2.5, None, None, "mile", "length", None, False)),
+    ("The ocean warmed by -5 degrees Fahrenheit.", (-5, None, None, "degree fahrenheit", "temperature", None, False)),
+])
+def test_figure_kinds(text, expected):
+    got = figures(text)
+    assert len(got) == 1, got
+    assert got[0][0] == pytest.approx(expected[0])
+    for a, b in zip(got[0][1:3], expected[1:3]):
+        assert (a is None and b is None) or a == pytest.approx(b)
+    assert got[0][3:] == expected[3:]
+
+
+def test_every_item_of_a_list():
+    got = figures("He averaged 7.3 points, 3.7 rebounds and 2 assists.")
+    assert [(v, u) for v, _, _, u, *_ in got] == [(7.3, "points"), (3.7, "rebounds"), (2, "assists")]
+
+
+def test_counts_without_a_unit_are_figures():
+    assert [(v, u, fam) for v, _, _, u, fam, *_ in figures("The vote was 52 to 48.")] == [
+        (52, None, "count"), (48, None, "count")]
+
+
+@pytest.mark.parametrize("text", [
+    "The war began in February 2022.", "Talks start on Dec. 12 with officials.", "The meeting is at 10:30.",
+    "Call +44 20 7946 0958 now.", "He came third in 2024.", "It was his 3rd term.", "The Boeing 737 landed.",
+    "Section 427 of the law applies.", "Comments (2)", "It happened in the 1990s.", "They met at 5 p.m. Friday.",
+])
+def test_not_figures(text):
+    assert figures(text) == []
+
+
+def test_family_label():
+    assert family_label("count:military personnel") == "military personnel"
+    assert family_label("count") == "" and family_label("money:USD") == "money:USD"

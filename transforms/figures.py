@@ -1,0 +1,588 @@
+"""The one figure parser: every number a news reader calls a figure, with its value, range, unit and unit family.
+
+Used by claims (transforms/claims.py) and by story signals (transforms/dedup.py); bench/quantities.py measures
+it on third-party quantity sets. Works over `transforms.ner_model.split_words` words, so offsets agree with the
+entities and the attribution spans.
+
+- Numbers: digits (3,000 / 1.5 / 2 1/2 / 3k / 12,000-strong / 200lbs), spelled numbers ("ninety five", "two
+  hundred and fifty", "a dozen"), scales (thousand … trillion, k / m / bn / mn), vague magnitudes ("tens of
+  thousands", "hundreds of") and ranges ("$200,000 to $300,000", "10-15", "between 5 and 7").
+- Units: currencies (symbols, codes and names, `Y=` for yen included), percent / percentage points / basis points,
+  and the measurement units of quantulum3's unit lexicon (its `load.units`: length, area, mass, volume, speed,
+  power, temperature, time, data …), matched by name or, when written next to the number, by symbol. Durations
+  (time units) are the family `duration`; "N years old" / "N-year-old" / "aged N" is `age`. Any other noun after
+  a number is a count of that noun (family `count`); a number alone is a count with no unit.
+- Not figures: years, dates, times, phone numbers, ordinals, page furniture "(1)" and numbers inside names
+  (Boeing 737, Section 427).
+
+Word lists live in transforms/data/figure_words.json, not in code.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+PARSER = "figures/1"
+_DATA = os.path.join(os.path.dirname(__file__), "data", "figure_words.json")
+
+
+@dataclass
+class Figure:
+    start: int  # character offsets of the figure's surface (number, unit and qualifier)
+    end: int
+    number_start: int  # word index of the (first) number, and one past the last word of the figure
+    word_end: int
+    value: float | None
+    value_low: float | None
+    value_high: float | None
+    value_text: str
+    unit: str | None
+    unit_family: str | None
+    qualifier: str | None = None
+    approximate: bool = False
+    vague: bool = False
+    unit_word: int | None = None  # word index of a count noun, for the subject finder
+
+
+def family_label(unit_family: str | None) -> str:
+    """A unit family for people to read: 'count:military personnel' → 'military personnel', 'count' → ''."""
+    if not unit_family or unit_family == "count":
+        return ""
+    return unit_family.split(":", 1)[1] if unit_family.startswith("count:") else unit_family
+
+
+@functools.lru_cache(maxsize=1)
+def words_table() -> dict:
+    with open(_DATA, encoding="utf-8") as f:
+        data = json.load(f)
+    data["months"] = set(data["months"])
+    data["count_not_unit"] = set(data["count_not_unit"])
+    data["weekdays"] = set(data["weekdays"])
+    return data
+
+
+@functools.lru_cache(maxsize=1)
+def unit_lexicon() -> tuple[dict, dict, dict]:
+    """(lower-case name/plural → (unit, family), symbol → (unit, family) for symbols written apart from the number,
+    symbol → (unit, family) for symbols glued to it: '0.8rad') from quantulum3's unit data."""
+    from quantulum3 import load
+    units = load.units("en_US")
+    table = words_table()
+    skip_entities = set(table["unit_entities_skipped"])
+    skip_surfaces = set(table["unit_surfaces_skipped"])
+    entity_rank = {e: k for k, e in enumerate(table["unit_entity_preference"])}
+
+    def family(unit) -> str | None:
+        ent = unit.entity.name
+        if ent in skip_entities:
+            return None
+        if ent == "currency":
+            return "money:" + (getattr(unit, "currency_code", None) or unit.name)
+        if ent == "time":
+            return "duration"
+        if ent == "dimensionless":
+            return {"percentage": "percent"}.get(unit.name)
+        return ent
+
+    def pick(candidates):
+        ok = [(entity_rank.get(u.entity.name, 99), len(u.name), u.name, u) for u in candidates if family(u)]
+        if not ok:
+            return None
+        u = min(ok, key=lambda t: t[:3])[3]
+        name = table["unit_names"].get(u.name, u.name)
+        return name, family(u)
+
+    names = {}
+    for surface, cands in units.surfaces_lower.items():
+        if surface in skip_surfaces or len(surface) < 2:
+            continue
+        got = pick(cands)
+        if got:
+            names[surface] = got
+    symbols = {}
+    for symbol, cands in units.symbols.items():
+        if symbol in skip_surfaces:
+            continue
+        got = pick(cands)
+        if got:
+            symbols[symbol] = got
+    glued = {}
+    for symbol, cands in units.symbols.items():
+        got = pick(cands)
+        if got:
+            glued[symbol] = got
+    for surface, (unit, fam) in table["units_extra"].items():
+        names[surface] = (unit, fam)
+    return names, symbols, glued
+
+
+_DIGITS = re.compile(r"(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?")
+_NUM = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+# one word: "3,000", "1.5", "10-15" (a range), "2½", "200lbs", "3-inch", "24703m2", "12,000-strong", "3k"
+_DIGITS_WORD = re.compile(r"^(" + _NUM + r")(?:[-–](" + _NUM + r"))?([½¼¾⅓⅔⅛]?)(?:-?([A-Za-z°µμ][A-Za-z°µμ/-]*\d?))?$")
+_VULGAR = {"½": 0.5, "¼": 0.25, "¾": 0.75, "⅓": 1 / 3, "⅔": 2 / 3, "⅛": 0.125}
+_FRACTION = re.compile(r"^(\d+)/(\d+)$")
+_ORDINAL = re.compile(r"^\d+(st|nd|rd|th)$", re.I)
+_TIME = re.compile(r"\b\d{1,2}:\d{2}\b|\b\d{1,2}(?:\s?[ap]\.?m\.?)(?!\w)", re.I)
+_PHONE = re.compile(r"\+?\d[\d\s().-]{8,}\d")
+_DATE_NUMERIC = re.compile(r"\b\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}\b")
+
+
+def _number_at(words, i, table) -> tuple[float, int, dict] | None:
+    """(value, last word index, info) of a number written at word i. info: 'glued' (a unit written onto the
+    digits: '200lbs', '3-inch', 'six-mile'), 'spelled', 'high' (the top of a one-word range '10-15'),
+    'money_scale' (a glued m / b / t that means million / billion / trillion after a currency sign),
+    'needs_unit' (a bare fraction), 'sign_word' (a minus sign's word index)."""
+    w = words[i].text
+    low = w.lower()
+    spelled = table["spelled"]
+    info = {"glued": None, "spelled": False, "high": None, "money_scale": None, "needs_unit": False,
+            "sign_word": None}
+    if "-" in low and low.split("-")[0] in spelled:  # twenty-one, six-mile, two-year-old
+        parts = low.split("-")
+        if len(parts) >= 2 and parts[1] in spelled and spelled[parts[0]] >= 20 and spelled[parts[1]] < 10:
+            value, rest = float(spelled[parts[0]] + spelled[parts[1]]), w.split("-")[2:]
+        else:
+            value, rest = float(spelled[parts[0]]), w.split("-")[1:]
+        info["spelled"] = True
+        info["glued"] = "-".join(rest) or None
+        if info["glued"] and info["glued"].lower() in ("half", "third", "quarter"):
+            return None
+        return value, i, info
+    if low in spelled or (low == "a" and i + 1 < len(words) and words[i + 1].text.lower() in table["a_quantity"]):
+        got = _spelled_number(words, i, table)
+        if got:
+            value, j, _ = got
+            return _and_a_half(words, value, j, dict(info, spelled=True))
+        return None
+    if w in _VULGAR:
+        return _VULGAR[w], i, dict(info, needs_unit=True)
+    m = _DIGITS_WORD.match(w)
+    if not m:
+        return None
+    value = float(m.group(1).replace(",", "")) + _VULGAR.get(m.group(3), 0.0)
+    if m.group(2):
+        info["high"] = float(m.group(2).replace(",", ""))
+    glued = m.group(4)
+    if i > 0 and words[i - 1].text in ("-", "−") and words[i - 1].end == words[i].start and \
+            (i == 1 or words[i - 2].end < words[i - 1].start):
+        value, info["sign_word"] = -value, i - 1  # "-5 degrees"
+    j = i
+    if glued:
+        g = glued.lower()
+        if g in table["glued_scales"]:
+            value *= table["glued_scales"][g]
+        elif g in ("st", "nd", "rd", "th"):
+            return None  # ordinal
+        else:
+            info["glued"] = glued
+            if g in table["money_scales"]:
+                info["money_scale"] = g
+    # "2 1/2", and a bare "1/4" (split_words splits "1/2" into 1 / 2)
+    if j + 3 < len(words) and words[j + 2].text == "/" and words[j + 1].text.isdigit() and \
+            words[j + 3].text.isdigit() and words[j + 1].start == words[j].end + 1 and \
+            words[j + 2].start == words[j + 1].end and words[j + 3].start == words[j + 2].end and \
+            0 < int(words[j + 1].text) < int(words[j + 3].text) and not glued:
+        value += int(words[j + 1].text) / int(words[j + 3].text)
+        j += 3
+    elif j + 2 < len(words) and words[j + 1].text == "/" and words[j + 2].text.isdigit() and not glued and \
+            words[j + 1].start == words[j].end and words[j + 2].start == words[j + 1].end and \
+            0 < value < int(words[j + 2].text) and (i == 0 or words[i - 1].text != "/"):
+        value, j = value / int(words[j + 2].text), j + 2
+        info["needs_unit"] = True
+    elif j + 1 < len(words) and words[j + 1].text in _VULGAR and words[j + 1].start == words[j].end + 1:
+        value, j = value + _VULGAR[words[j + 1].text], j + 1
+    while j + 1 < len(words) and words[j + 1].text.lower() in table["scales"] and not info["glued"] and \
+            len(words[j + 1].text) > 2:
+        value *= table["scales"][words[j + 1].text.lower()]
+        if info["high"] is not None:
+            info["high"] *= table["scales"][words[j + 1].text.lower()]
+        j += 1
+    return _and_a_half(words, value, j, info)
+
+
+def _and_a_half(words, value, j, info):
+    """'two and a half' → 2.5."""
+    if j + 3 < len(words) and [w.text.lower() for w in words[j + 1:j + 4]] == ["and", "a", "half"]:
+        return value + 0.5, j + 3, info
+    return value, j, info
+
+
+def _spelled_number(words, i, table):
+    spelled, scales = table["spelled"], table["scales"]
+    total, current, j, seen = 0.0, 0.0, i, False
+    k = i
+    while k < len(words):
+        low = words[k].text.lower()
+        if low == "a" and k == i:
+            current = 1.0
+        elif low in spelled:
+            v = spelled[low]
+            if v == 100:
+                current = (current or 1.0) * 100
+            elif v < 100 and current % 100 >= 10 and v < 10 and current % 10 == 0:
+                current += v  # "ninety five"
+            elif seen and v < 100 and current % 1000 != 0 and not (current % 100 == 0 and current):
+                break
+            else:
+                current += v
+            seen = True
+        elif low in scales and len(low) > 2 and (seen or current):
+            total += (current or 1.0) * scales[low]
+            current = 0.0
+            seen = True
+        elif low in ("and", "-") and seen and k + 1 < len(words) and words[k + 1].text.lower() in spelled:
+            k += 1
+            continue
+        else:
+            break
+        j = k
+        k += 1
+    if not seen:
+        return None
+    value = total + current
+    return value, j, {"glued": None, "spelled": True}
+
+
+def _unit_from(words, j, table, lexicon, allow_symbols: bool):
+    """(unit, family, last word index) of a unit right after word j: a currency written after the number ('10 $',
+    '20 usd'), the longest unit name of up to four words ('kilometres per hour', 'degrees Celsius'), else a
+    symbol ('930,000 mi', '4 L' only when glued). A hyphen between number and unit is allowed ('30 - year')."""
+    names, symbols, _ = lexicon
+    if j + 2 < len(words) and words[j + 1].text in ("-", "‑"):
+        got = _unit_from(words, j + 1, table, lexicon, allow_symbols)
+        if got:
+            return got
+    if j + 1 < len(words):
+        cur = table["currency_prefixes"]
+        nxt = words[j + 1].text
+        for key in (nxt, nxt.upper()):
+            if key in cur and (not key.isalpha() or key.isupper()):
+                return cur[key][0], cur[key][1], j + 1
+    for n in (4, 3, 2, 1):
+        if j + n >= len(words):
+            continue
+        phrase = " ".join(w.text for w in words[j + 1:j + 1 + n])
+        low = phrase.lower().replace(" / ", "/")
+        if low in table["units_extra"]:
+            unit, fam = table["units_extra"][low]
+            return unit, fam, j + n
+        if low in names:
+            unit, fam = names[low]
+            return unit, fam, j + n
+    for n in (2, 1):
+        if j + n >= len(words):
+            continue
+        sym = "".join(w.text for w in words[j + 1:j + 1 + n]) if n == 1 else \
+            " ".join(w.text for w in words[j + 1:j + 1 + n])
+        if sym in ("°", "º") and j + 2 < len(words) and words[j + 2].text in ("C", "F", "c", "f"):
+            return ("degree Celsius" if words[j + 2].text in "Cc" else "degree fahrenheit"), "temperature", j + 2
+        sup = sym[:-1] + {"2": "²", "3": "³"}.get(sym[-1:], sym[-1:]) if sym else sym  # "km2" is km²
+        for key in (sym, sup):
+            if key in symbols and (allow_symbols or len(key) >= 2) and key.lower() not in table["count_not_unit"] \
+                    and key not in table["symbols_need_glue"]:
+                unit, fam = symbols[key]
+                return unit, fam, j + n
+    return None
+
+
+def _rate_after(words, last, e, table, lexicon):
+    """(' per <unit>', last word) for '$70 a barrel', '$15.4/hour', '15 % per annum', '$350 per kg'."""
+    if last + 2 < e and words[last + 1].text.lower() in ("a", "an", "per", "/"):
+        nxt = words[last + 2].text
+        low = nxt.lower()
+        if last + 3 < e and words[last + 3].text.lower() in ("earlier", "ago", "before", "later", "after"):
+            return None  # "$1.17 billion a year earlier" is not a rate
+        if low in table["rate_denominators"]:
+            return " per " + table["rate_denominators"][low], last + 2
+        names, symbols, _ = lexicon
+        got = names.get(low) or table["units_extra"].get(low) or symbols.get(nxt)
+        if got and got[1] not in ("count",) and not got[1].startswith("money"):
+            return " per " + got[0], last + 2
+    return None
+
+
+def _currency_before(words, i, s, table):
+    """(currency unit, family, first word index) of a currency written before the number at word i: '$', 'US$',
+    'HK $', 'Y=', 'C$', 'rmb 10', 'nzd$15'."""
+    cur = table["currency_prefixes"]
+    for n in (3, 2, 1):
+        if i - n < s:
+            continue
+        ws = words[i - n:i]
+        spaced = any(ws[m].end != ws[m + 1].start for m in range(len(ws) - 1))
+        if spaced and not (n == 2 and ws[0].text.isalpha() and len(ws[0].text) >= 2 and ws[1].text == "$"):
+            continue  # only "HK $" / "us $" may carry a space
+        glued = "".join(w.text for w in ws)
+        for key in (glued, glued.upper()):
+            if key in cur and (key == glued or n > 1 or len(key) == 3):
+                return cur[key][0], cur[key][1], i - n
+    return None
+
+
+def _measure_follows(words, j, table) -> bool:
+    """A percent sign or word, a currency or a unit of measure right after word j."""
+    if j + 1 >= len(words):
+        return False
+    nxt = words[j + 1].text
+    low = nxt.lower()
+    extra = table["units_extra"].get(low)
+    return nxt in ("%",) or (extra is not None and extra[1] != "duration") or \
+        nxt in table["currency_prefixes"] or low in unit_lexicon()[0]
+
+
+def _is_not_a_figure(words, i, j, value, text, s, info, table) -> bool:
+    raw = words[i].text
+    prev = words[i - 1].text if i > s else ""
+    nxt = words[j + 1].text if j + 1 < len(words) else ""
+    low_prev, low_next = prev.lower(), nxt.lower()
+    if _ORDINAL.match(raw):
+        return True
+    prev2 = words[i - 2].text.lower() if i >= 2 else ""
+    if low_prev in table["months"] or low_next in table["months"] or low_next in ("st", "nd", "rd", "th") or \
+            (i >= 1 and words[i - 1].text == "." and prev2 in table["months"]):  # "Sept. 30"
+        return True
+    if info.get("year_like") is not False and re.fullmatch(r"\d{4}", raw) and 1800 <= value <= 2100:
+        return True
+    if re.fullmatch(r"\d{4}s|'\d0s", raw):
+        return True
+    window = text[max(0, words[i].start - 12):words[j].end + 12]
+    if _TIME.search(text[max(0, words[i].start - 3):words[j].end + 6]) or _PHONE.search(window) or \
+            _DATE_NUMERIC.search(text[max(0, words[i].start - 6):words[j].end + 6]):
+        return True
+    if prev == "(" and nxt == ")" and not info.get("glued"):
+        return True  # page furniture: "Comments (2)"
+    # a number inside a name: "Boeing 737", "Section 427", "Apollo 11", "No. 5", "#3" (but "Clinton 47.1 percent")
+    if i > s and not _measure_follows(words, j, table) and (prev[:1].isupper() and low_prev not in table["capitalized_before_figures"]
+                  and low_prev not in table["currency_words"] and not prev.isupper()) and not info.get("spelled"):
+        return True
+    if prev in ("#", "No", "no") or (i - 2 >= s and words[i - 2].text in ("No", "no") and prev == "."):
+        return True
+    return False
+
+
+def parse_figures(text: str, words: Sequence, sentences: Sequence[tuple[int, int]] | None = None,
+                  is_entity_word=lambda k: False) -> list[Figure]:
+    """Every figure in text (words = split_words(text); sentences = word spans, default one span)."""
+    table = words_table()
+    lexicon = unit_lexicon()
+    if sentences is None:
+        sentences = [(0, len(words))]
+    figures: list[Figure] = []
+    for s, e in sentences:
+        k = s
+        while k < e:
+            fig = _figure_at(text, words, k, s, e, table, lexicon, is_entity_word)
+            if fig is None:
+                k += 1
+                continue
+            if isinstance(fig, int):  # not a figure; skip its words
+                k = fig + 1
+                continue
+            figures.append(fig)
+            k = fig.word_end
+    return _merge_unit_ranges(words, figures)
+
+
+def _merge_unit_ranges(words, figures: list[Figure]) -> list[Figure]:
+    """'44 mg to 50 mg', '$5m-$7m': two figures of one unit joined by 'to' or a dash are one range (not after
+    'from': "rose from 3% to 5%" is a change)."""
+    out: list[Figure] = []
+    for f in figures:
+        prev = out[-1] if out else None
+        between = [w.text.lower() for w in words[prev.word_end:f.number_start]] if prev else []
+        # "3 dollars 50 cents", "thirteen dollars and forty-five cents", "15 dollars 50": one amount
+        if prev is not None and prev.unit_family and prev.unit_family.startswith("money:") and \
+                prev.unit not in ("cent", "penny") and prev.value_high is None and between in ([], ["and"]) and \
+                f.value is not None and 0 < f.value < 100 and float(f.value).is_integer() and \
+                (f.unit in ("cent", "penny") or (f.unit is None and f.unit_family == "count")):
+            out[-1] = Figure(prev.start, f.end, prev.number_start, f.word_end, prev.value + f.value / 100, None,
+                             None, prev.value_text, prev.unit, prev.unit_family, prev.qualifier,
+                             prev.approximate, prev.vague, prev.unit_word)
+            continue
+        if prev is not None and prev.value_high is None and f.value_high is None and prev.unit == f.unit and \
+                prev.unit_family == f.unit_family and prev.unit_family != "count" and \
+                between and between[0] in ("to", "-", "–") and len(between) <= 2 and \
+                f.value is not None and prev.value is not None and f.value > prev.value and \
+                not (prev.number_start > 0 and words[prev.number_start - 1].text.lower() == "from"):
+            out[-1] = Figure(prev.start, f.end, prev.number_start, f.word_end, prev.value, prev.value, f.value,
+                             prev.value_text, prev.unit, prev.unit_family, prev.qualifier, prev.approximate,
+                             prev.vague, prev.unit_word)
+            continue
+        out.append(f)
+    return out
+
+
+def _figure_at(text, words, k, s, e, table, lexicon, is_entity_word):
+    low = words[k].text.lower()
+    vague = table["vague"]
+    # vague magnitudes: "tens of thousands", "hundreds of", "dozens of", "millions of"
+    if low in vague and k + 1 < e and words[k + 1].text.lower() == "of":
+        lo_v, hi_v = vague[low]
+        j = k + 1
+        if j + 2 < e and words[j + 1].text.lower() in vague and words[j + 2].text.lower() == "of":
+            mult = vague[words[j + 1].text.lower()][0]  # "tens of thousands of"
+            lo_v, hi_v = lo_v * mult, hi_v * mult
+            j += 2
+        return _finish(text, words, k, k, j, lo_v, lo_v, hi_v, " ".join(w.text for w in words[k:j]), s, e, table,
+                       lexicon, is_entity_word, vague=True)
+    parsed = _number_at(words, k, table)
+    if parsed is None:
+        return None
+    value, j, info = parsed
+    if info["spelled"] and j == k and low in table["spelled_needs_unit"]:
+        info["needs_unit"] = True
+    if _is_not_a_figure(words, k, j, value, text, s, info, table):
+        return j
+    first = info["sign_word"] if info.get("sign_word") is not None else k
+    currency = _currency_before(words, first, s, table)
+    unit = fam = None
+    if currency:
+        unit, fam, first = currency
+    low_value = high_value = None
+    if info.get("high") is not None and info["high"] > value:
+        low_value, high_value = value, info["high"]
+    # ranges: "10-15", "$200,000 to $300,000", "between 5 and 7"
+    r = j + 1
+    if r + 1 < e and words[r].text == "-" and words[r + 1].text.lower() == "to":
+        r += 1  # "8- to 16-meter"
+    after_from = first - 1 >= s and words[first - 1].text.lower() == "from"  # "rose from 3% to 5%": a change
+    if high_value is None and not after_from and r + 1 < e and words[r].text.lower() in ("to", "-", "–", "and") \
+            and (words[r].text.lower() != "and" or (k - 1 >= s and words[k - 1].text.lower() == "between")):
+        r2 = r + 1
+        while r2 < min(e, r + 3) and not words[r2].text[:1].isdigit() and (
+                not words[r2].text.isalnum() or (words[r2].text.isupper() and len(words[r2].text) <= 3)):
+            r2 += 1  # the second number's own currency sign: "$200,000 to $300,000"
+        second = _number_at(words, r2, table) if r2 < e else None
+        if second and second[0] >= value and not _is_not_a_figure(words, r2, second[1], second[0], text, s,
+                                                                      {"year_like": False}, table):
+            low_value, high_value = value, second[0]
+            if second[2].get("glued") and not info.get("glued"):
+                info["glued"] = second[2]["glued"]  # "8- to 16-meter"
+            # "1.5 to 2 million": the second number's scale applies to the first
+            if words[second[1]].text.lower() in table["scales"] and second[1] > r2 and \
+                    not words[j].text.lower() in table["scales"]:
+                low_value = value * table["scales"][words[second[1]].text.lower()]
+            j = second[1]
+    return _finish(text, words, first, k, j, low_value if low_value is not None else value, low_value, high_value,
+                   None, s, e, table, lexicon, is_entity_word, currency=(unit, fam) if currency else None,
+                   glued=info.get("glued"), needs_unit=info.get("needs_unit", False),
+                   money_scale=info.get("money_scale"))
+
+
+def _finish(text, words, first, k, j, value, low, high, value_text, s, e, table, lexicon, is_entity_word, *,
+            vague=False, currency=None, glued=None, needs_unit=False, money_scale=None):
+    unit = fam = None
+    if currency and money_scale:  # "$5m", "£2.1bn"
+        mult = table["money_scales"][money_scale]
+        value, low, high = (x * mult if x is not None else None for x in (value, low, high))
+        glued = None
+    unit_word = None
+    last = j
+    if glued:
+        names, _, glued_symbols = lexicon
+        g = glued.lower()
+        sup = glued[:-1] + {"2": "²", "3": "³"}.get(glued[-1], glued[-1])  # "km2" is km²
+        cur = table["currency_prefixes"].get(glued.upper()) if glued.isalpha() and len(glued) == 3 else None
+        got = table["units_extra"].get(g) or glued_symbols.get(glued) or glued_symbols.get(sup) or names.get(g) \
+            or (tuple(cur) if cur else None)
+        if got:
+            unit, fam = got
+        elif g in table["age_glued"]:
+            unit, fam = "year of age", "age"
+        elif g == "strong":
+            pass  # "12,000-strong force of soldiers": the noun comes after
+        else:
+            unit, fam = g, "count"
+    if currency:
+        unit, fam = currency
+        scale = words[j + 1].text.lower() if j + 1 < e else ""
+        if scale in table["scales"] or scale in table["money_scales"]:
+            mult = table["scales"].get(scale) or table["money_scales"][scale]
+            value, low, high = (x * mult if x is not None else None for x in (value, low, high))
+            last = j + 1
+    if unit is None and fam is None:
+        got = _unit_from(words, j, table, lexicon, allow_symbols=False)
+        if got:
+            unit, fam, last = got
+            if unit == "pound-mass" and words[j].text.lower() in table["scales"]:
+                unit, fam = "pound sterling", "money:GBP"  # "361 million pounds" is money
+    if fam and fam.startswith("money:") and not currency and last + 1 < e and \
+            words[last + 1].text.lower() in table["scales"] and words[j].text.lower() not in table["scales"]:
+        mult = table["scales"][words[last + 1].text.lower()]  # "75 USD million"
+        value, low, high = (x * mult if x is not None else None for x in (value, low, high))
+        last += 1
+    if fam == "duration" and last + 1 < e and words[last + 1].text.lower() == "old":
+        unit, fam, last = unit + " of age", "age", last + 1
+    elif fam == "duration" and last + 2 < e and words[last + 1].text.lower() == "of" and \
+            words[last + 2].text.lower() == "age":
+        unit, fam, last = unit + " of age", "age", last + 2
+    if unit is None and fam is None and k - 1 >= s and words[k - 1].text.lower() in ("aged", "age"):
+        unit, fam = "year of age", "age"
+    if unit is None and fam is None:
+        if j + 2 < e and " ".join(w.text.lower() for w in words[j + 1:j + 3]) in table["points_phrases"]:
+            unit, fam, last = " ".join(w.text.lower() for w in words[j + 1:j + 3]), "points", j + 2
+        elif j + 1 < e and words[j + 1].text.lower() in table["points_words"]:
+            unit, fam, last = words[j + 1].text.lower(), "points", j + 1
+    if unit is None and fam is None:
+        noun = count_noun_after(words, j, e, table, is_entity_word, singular=value == 1)
+        if noun is not None:
+            unit, fam, unit_word = words[noun].text.lower(), "count", noun
+            if noun <= j + 3:
+                last = noun  # "3,000 North Korean troops" is the figure; "39 of the 62 drones" only "39"
+        elif needs_unit:
+            return j
+        else:
+            fam = "count"
+    if unit and fam and fam != "count":
+        rate = _rate_after(words, last, e, table, lexicon)
+        if rate:
+            unit, last = unit + rate[0], rate[1]
+    qualifier = None
+    lows = [w.text.lower() for w in words]
+    q_first = first
+    for n in (3, 2, 1):
+        if first - n >= s:
+            phrase = " ".join(lows[first - n:first])
+            if phrase in table["qualifiers"]:
+                qualifier = table["qualifiers"][phrase]
+                q_first = first - n
+                break
+    if value_text is None:
+        value_text = text[words[first].start:words[j].end]
+    return Figure(start=words[q_first].start, end=words[last].end, number_start=k, word_end=max(last, j) + 1,
+                  value=value, value_low=low, value_high=high, value_text=value_text, unit=unit, unit_family=fam,
+                  qualifier=qualifier, approximate=qualifier is not None or vague, vague=vague, unit_word=unit_word)
+
+
+def count_noun_after(words, j, e, table, is_entity_word, max_modifiers: int = 2, singular: bool = False):
+    """Index of the counted noun after word j ('3,000 North Korean troops', '900 glide bombs'), or None; with
+    singular=True (a count of one) the first plain word that is not an adverb or verb form counts too."""
+    modifiers = 0
+    for k in range(j + 1, min(e, j + 6)):
+        w = words[k].text
+        low = w.lower()
+        if k == j + 1 and low in table["prepositions"]:
+            return None
+        if is_entity_word(k) or (w[:1].isupper() and k > j + 1):
+            continue
+        if w[:1].isupper():
+            continue
+        if not low.replace("-", "").isalpha():
+            if low in (",", ".", ";", ":", ")", "(", "—", "–", "!", "?"):
+                return None
+            continue  # "39 of the 62 drones": the next number shares the noun
+        if low in table["count_not_unit"]:
+            continue  # "39 of the 62 drones", "a 12,000-strong force of soldiers"
+        if low in table["irregular_plurals"] or (low.endswith("s") and not low.endswith("ss") and len(low) > 2):
+            return k
+        if singular and k == j + 1 and not low.endswith(("ly", "ed", "ing")) and len(low) > 2:
+            return k
+        modifiers += 1
+        if modifiers > max_modifiers:
+            return None
+    return None
