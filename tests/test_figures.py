@@ -64,3 +64,13 @@ def test_not_figures(text):
 def test_family_label():
     assert family_label("count:military personnel") == "military personnel"
     assert family_label("count") == "" and family_label("money:USD") == "money:USD"
+
+
+def test_unit_lexicon_file_is_what_the_script_writes():
+    """transforms/data/units.json is generated from quantulum3 (training/build_unit_lexicon.py); a new pin or new
+    unit choices must regenerate it."""
+    import json
+
+    from transforms.figures import _UNITS, build_unit_lexicon
+    with open(_UNITS, encoding="utf-8") as f:
+        assert json.load(f) == json.loads(json.dumps(build_unit_lexicon()))

@@ -415,18 +415,18 @@ class NerTagger:
             results = map(run, calls)
         feats_per_doc = None
         for (w, firsts, _), (logits, feats) in zip(calls, results):
+            word_ids = np.arange(w.word_start, w.word_end)
+            keep = (word_ids >= w.keep_start) & (word_ids < w.keep_end)
+            rows = np.asarray(firsts)[keep]
             if features:
                 if feats_per_doc is None:
                     feats_per_doc = [np.zeros((len(words), feats.shape[-1]), dtype=np.float32) for words in docs]
-                for k, word_i in enumerate(range(w.word_start, w.word_end)):
-                    if w.keep_start <= word_i < w.keep_end:
-                        feats_per_doc[w.doc_index][word_i] = feats[firsts[k]]
+                feats_per_doc[w.doc_index][word_ids[keep]] = feats[rows]
+            logits = logits[rows]
             logits = logits - logits.max(-1, keepdims=True)
             probs = np.exp(logits)
             probs /= probs.sum(-1, keepdims=True)
-            for k, word_i in enumerate(range(w.word_start, w.word_end)):
-                if w.keep_start <= word_i < w.keep_end:
-                    probs_per_doc[w.doc_index][word_i] = probs[firsts[k]]
+            probs_per_doc[w.doc_index][word_ids[keep]] = probs
         tags, scores = [], []
         for pr in probs_per_doc:
             path = viterbi_bio(pr, self.id2label)
@@ -497,11 +497,12 @@ def _sentencizer():
     return nlp
 
 
-def sentence_start_offsets(text: str) -> list[int]:
+@functools.lru_cache(maxsize=512)
+def sentence_start_offsets(text: str) -> tuple[int, ...]:
     """Character offsets where sentences start (spaCy); an opening quote that spaCy leaves at the end of the
     previous sentence ('arrived. "' | 'It is over') starts the next one."""
     if not text.strip():
-        return []
+        return ()
     with _sentencizer_lock:  # one tokenizer shared by the process's threads
         doc = _sentencizer()(text)
         sents = [(s.start_char, s.end_char, s[-1].text, s[-1].idx) for s in doc.sents]
@@ -510,7 +511,8 @@ def sentence_start_offsets(text: str) -> list[int]:
         if (last in _OPENING_QUOTES and last_idx > start and text[last_idx - 1].isspace()
                 and last_idx + 1 < len(text) and not text[last_idx + 1].isspace()):
             starts[k + 1] = last_idx
-    return sorted(set(starts))
+    # cached: the NER stage and the claims stage split the same article text (the same process, usually)
+    return tuple(sorted(set(starts)))
 
 
 def sentence_spans(text: str, words: Sequence[Word]) -> list[tuple[int, int]]:
