@@ -360,8 +360,9 @@ def _is_not_a_figure(words, i, j, value, text, s, info, table) -> bool:
     if prev == "(" and nxt == ")" and not info.get("glued"):
         return True  # page furniture: "Comments (2)"
     # a number inside a name: "Boeing 737", "Section 427", "Apollo 11", "No. 5", "#3" (but "Clinton 47.1 percent")
-    if i > s and not _measure_follows(words, j, table) and (prev[:1].isupper() and low_prev not in table["capitalized_before_figures"]
-                  and low_prev not in table["currency_words"] and not prev.isupper()) and not info.get("spelled"):
+    named = prev.isalpha() and len(prev) > 1 and prev[:1].isupper() and not prev.isupper() and \
+        low_prev not in table["capitalized_before_figures"] and low_prev not in table["currency_words"]
+    if i > s and named and not info.get("spelled") and not _measure_follows(words, j, table):
         return True
     if prev in ("#", "No", "no") or (i - 2 >= s and words[i - 2].text in ("No", "no") and prev == "."):
         return True
@@ -486,6 +487,13 @@ def _finish(text, words, first, k, j, value, low, high, value_text, s, e, table,
         glued = None
     unit_word = None
     last = j
+    if glued and money_scale and not currency:
+        after = _unit_from(words, j, table, lexicon, allow_symbols=False)
+        if after and after[1].startswith("money:"):  # "1.8M dollars"
+            mult = table["money_scales"][money_scale]
+            value, low, high = (x * mult if x is not None else None for x in (value, low, high))
+            unit, fam, last = after
+            glued = None
     if glued:
         names, _, glued_symbols = lexicon
         g = glued.lower()
