@@ -45,5 +45,35 @@ def test_to_table_rejects_unknown_columns_and_kinds():
 
 
 def test_every_table_has_a_version_and_key():
+    import re
     for name, t in TABLES.items():
-        assert t.version == f"{name}.v1" and t.key in t.columns and "schema_version" in t.columns
+        assert re.fullmatch(rf"{re.escape(name)}\.v\d+", t.version) and t.key in t.columns
+        assert "schema_version" in t.columns
+
+
+def test_files_of_an_earlier_claims_version_read_beside_new_ones(tmp_path):
+    """claims.v1 files written by an earlier claimwire stay readable next to claims.v2 files: the dataset reader
+    and DuckDB's union_by_name fill the new columns with nulls; nothing is rewritten."""
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from schemas import CLAIMS
+    from schemas.dataset import _rows_of
+    v2 = to_table(CLAIMS, [{"claim_id": "new", "article_id": "a", "stance": "asserts", "value": 3.0,
+                            "value_low": 2.0, "value_high": 4.0, "attribution": "model"}])
+    v1_columns = [c for c in CLAIMS.columns if c not in ("value_low", "value_high", "vague", "figure_start",
+                                                          "figure_end", "claimant_start", "claimant_end",
+                                                          "attribution")]
+    v1 = v2.select(v1_columns).set_column(v1_columns.index("schema_version"), "schema_version",
+                                          pa.array(["claims.v1"]))
+    v1 = v1.set_column(0, "claim_id", pa.array(["old"]))
+    pq.write_table(v1, tmp_path / "run-old.parquet")
+    pq.write_table(v2, tmp_path / "run-new.parquet")
+    rows = {r["claim_id"]: r for r in _rows_of([str(tmp_path / "run-old.parquet"),
+                                                str(tmp_path / "run-new.parquet")]).to_pylist()}
+    assert rows["old"]["schema_version"] == "claims.v1" and rows["old"]["value_low"] is None
+    assert rows["new"]["value_low"] == 2.0
+    got = duckdb.sql(f"select claim_id, schema_version, attribution from read_parquet('{tmp_path}/*.parquet', "
+                     "union_by_name = true) order by claim_id").fetchall()
+    assert got == [("new", "claims.v2", "model"), ("old", "claims.v1", None)]
