@@ -1,7 +1,7 @@
 """Claim extraction quality: precision and recall on the labelled other-topic corpus
 (tests/fixtures/claims_corpus.json) and the seed gold file (tests/fixtures/seed_claims.json), with the shipped NER.
 
-    .venv/bin/python bench/claims.py
+    .venv/bin/python bench/claims.py [--attribution-model none]
 """
 from __future__ import annotations
 
@@ -43,15 +43,21 @@ def claimant_matches(label, predicted) -> bool:
     return predicted is not None and label.casefold() in (predicted.get("text") or "").casefold()
 
 
-def score(tagger) -> dict:
+def score(tagger, attribution_model: str | None = None) -> dict:
+    """Claims as the pipeline makes them: NER and the attribution head (attribution_model 'none': the rules only)."""
+    from transforms.attribution_model import ArticleAnalyzer, AttributionTagger, resolve_attribution_dir
     from transforms.claims import extract_claims
+    head = None if (attribution_model or "").lower() == "none" else \
+        AttributionTagger.load(resolve_attribution_dir(attribution_model))
+    analyzer = ArticleAnalyzer(tagger, head)
     gold = json.load(open(os.path.join(ROOT, "tests", "fixtures", "claims_corpus.json"), encoding="utf-8"))["claims"]
     texts = corpus_texts()
     tp = n_pred = n_gold = 0
     misses, extras = [], []
     for doc, labels in gold.items():
         text = texts[doc]
-        article = {"article_id": doc, "text": text, "entities": tagger.predict([text])[0]}
+        (entities, attributions), = analyzer.analyze([text])
+        article = {"article_id": doc, "text": text, "entities": entities, "attributions": attributions}
         predicted = [c for c in extract_claims(article) if c["stance"] == "asserts" and in_corpus_scope(c)]
         n_pred += len(predicted)
         n_gold += len(labels)
@@ -71,7 +77,8 @@ def score(tagger) -> dict:
 
 def main():
     from transforms.ner_model import NerTagger, resolve_model_dir
-    r = score(NerTagger.load(resolve_model_dir(None)))
+    model = sys.argv[sys.argv.index("--attribution-model") + 1] if "--attribution-model" in sys.argv else None
+    r = score(NerTagger.load(resolve_model_dir(None)), model)
     print(f"claims on {r['articles']} labelled articles: precision {r['precision']:.3f} ({r['tp']}/{r['predicted']}) "
           f"recall {r['recall']:.3f} ({r['tp']}/{r['gold']})")
     for m in r["misses"]:

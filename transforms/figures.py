@@ -578,9 +578,14 @@ def count_noun_after(words, j, e, table, is_entity_word, max_modifiers: int = 2,
         low = w.lower()
         if k == j + 1 and low in table["prepositions"]:
             return None
-        if is_entity_word(k) or (w[:1].isupper() and k > j + 1):
+        if is_entity_word(k):
             continue
         if w[:1].isupper():
+            # a title-case headline ("3,000 North Korean Soldiers Deployed"): a capitalized plural that no entity
+            # holds, right after entities or the number, is the counted noun
+            if w.isalpha() and not w.isupper() and low.endswith("s") and not low.endswith("ss") and len(low) > 3 \
+                    and all(is_entity_word(m) for m in range(j + 1, k)):
+                return k
             continue
         if not low.replace("-", "").isalpha():
             if low in (",", ".", ";", ":", ")", "(", "—", "–", "!", "?"):
