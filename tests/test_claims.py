@@ -221,7 +221,7 @@ NEWSY = list("0123456789,.;:$%€£¥-–() \n\"'") + ["said", "Mr.", "according
 
 def test_extract_claims_never_raises_on_random_text():
     """Fuzz: random text, and random sequences of the pieces claims are made of, never raise."""
-    from hypothesis import given, settings
+    from hypothesis import example, given, settings
     from hypothesis import strategies as st
 
     from transforms.claims import extract_claims
@@ -254,7 +254,13 @@ def test_extract_claims_never_raises_on_random_text():
                                  "source_end": se if has_source else None, "score": 0.5})
         return {"article_id": "fuzz", "text": text, "entities": entities, "attributions": attributions}
 
-    @settings(max_examples=300, deadline=None, database=None)
+    # derandomized: the same 600 examples on every run, so CI never flakes (a random run found an empty source
+    # span, 2026-11-25; the fixed case is pinned below)
+    @settings(max_examples=600, deadline=None, database=None, derandomize=True)
+    @example({"article_id": "fuzz", "text": "000000000:", "entities": [
+        {"text": "", "label": "PER", "start": 0, "end": 0, "score": 0.9}], "attributions": [
+        {"content_start": 0, "content_end": 10, "cue": "", "cue_start": 0, "cue_end": 0, "source": "",
+         "source_start": 9, "source_end": 9, "score": 0.5}]})
     @given(articles())
     def check(article):
         for claim in extract_claims(article):

@@ -192,7 +192,8 @@ _PREPOSITIONS = frozenset({"at", "of", "for", "from", "in", "with", "to", "on", 
 def model_claimant(ctx: ArticleContext, att: dict, anchor: int | None = None) -> Claimant:
     cue = att.get("cue")
     cue_word = ctx.word_at(att["cue_start"]) if att.get("cue_start") is not None else None
-    if att.get("source_start") is None:
+    if att.get("source_start") is None or att.get("source_end") is None or \
+            att["source_end"] <= att["source_start"]:
         return Claimant(None, None, None, cue.lower() if cue else None, "model", cue_word=cue_word)
     s, e = att["source_start"], att["source_end"]
     first, last = ctx.word_at(s), ctx.word_at(e - 1)
@@ -241,6 +242,8 @@ def resolve_mention(ctx: ArticleContext, first: int, last: int) -> dict | None:
     sentences before; None when it is neither or nothing fits."""
     words = ctx.words
     lows = [words[m].text.lower() for m in range(first, last + 1)]
+    if not lows:
+        return None
     pronoun = len(lows) == 1 and (lows[0] in claim_words()["pronouns"] or lows[0] in ("who", "which"))
     description = lows[0] in ("the", "this", "that") and len(lows) >= 2 and not lows[-1].endswith("s")
     if not (pronoun or description):
