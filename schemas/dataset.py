@@ -262,15 +262,22 @@ def _delete(path: str) -> None:
         FileSystems.delete([path])
 
 
+# The tables whose schema versions are part of a run's id: appended tables that a run fills with rows.
+RUN_VERSIONED = (ARTICLES, CLAIMS, ERRORS)
+
+
 def run_id_of(staging: str) -> str | None:
-    """The run's id: a hash of the article and error ids it read (None when it read nothing). The same input
-    gives the same id whatever the order, batching or runner."""
+    """The run's id: a hash of the article and error ids it read and of the schema versions it wrote (None when
+    it read nothing). The same input gives the same id whatever the order, batching or runner. The same input
+    under a new schema version (claims.v1 → claims.v2) is another run: it adds rows instead of replacing the
+    earlier run's files, so nothing an earlier version wrote is lost."""
     keys = []
     for table in (ARTICLES, ERRORS):
         rows = _rows_of(listed_files(staging, table), [table.key])
         if rows is not None:
             keys += [f"{table.name}:{k}" for k in rows.column(table.key).to_pylist()]
-    return stable_id("run", *sorted(set(keys)), size=16) if keys else None
+    versions = sorted(t.version for t in RUN_VERSIONED)
+    return stable_id("run", *versions, *sorted(set(keys)), size=16) if keys else None
 
 
 def _plan_appended(root: str, staging: str, manifest: dict, run_id: str, table: Table,

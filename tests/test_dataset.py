@@ -120,6 +120,40 @@ def test_rerunning_an_archive_changes_no_row(a_then_b, archives):
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*.parquet")) == files_before
 
 
+def test_the_same_archive_under_a_new_claims_version_loses_no_earlier_row(a_then_b, archives, tmp_path,
+                                                                          monkeypatch):
+    """Re-running an input with a newer claims schema is another run: the earlier version's files and rows stay
+    (a re-run of the same version replaces its own files; a new version must not, or its changed claim ids would
+    drop the old rows)."""
+    import dataclasses
+
+    from schemas import CLAIMS
+    out = tmp_path / "out"
+    shutil.copytree(a_then_b[0], out)
+    before = snapshot(out)
+    files_before = {str(p.relative_to(out)) for p in out.rglob("run-*.parquet")}
+    monkeypatch.setattr(dataset, "RUN_VERSIONED", (dataset.ARTICLES, dataclasses.replace(CLAIMS, version="claims.v9"),
+                                                   dataset.ERRORS))
+    # the new version's extractor gives other claim ids, as claims.v2's unit names did
+    import transforms.claims
+    real_id = transforms.claims.stable_id
+    monkeypatch.setattr(transforms.claims, "stable_id", lambda *parts, **kw: real_id("v9", *parts, **kw))
+    assert run(out, archives[0]) == 0
+    assert files_before <= {str(p.relative_to(out)) for p in out.rglob("run-*.parquet")}
+    after = snapshot(out)
+    for table in ("articles", "claims", "errors"):
+        assert all(r in after[table] for r in before[table]), table
+    assert len(json.load(open(out / "_manifest.json"))["runs"]) == 3
+
+
+def test_story_claims_count_each_article_under_its_newest_claims_version():
+    from transforms.stories import newest_claims
+    claims = [{"article_id": "a", "claim_id": "1", "schema_version": "claims.v1"},
+              {"article_id": "a", "claim_id": "2", "schema_version": "claims.v2"},
+              {"article_id": "b", "claim_id": "3", "schema_version": "claims.v1"}]
+    assert [c["claim_id"] for c in newest_claims(claims)] == ["2", "3"]
+
+
 def test_an_archive_overlapping_committed_rows_adds_only_what_is_new(a_then_b, archives, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(a_then_b[0], out)

@@ -50,7 +50,20 @@ def story_index_files(output_dir: str) -> str | None:
 
 ARTICLE_COLUMNS = ["article_id", "story_id", "published_at", "duplicate_of", "entities", "outlet", "title"]
 CLAIM_COLUMNS = ["claim_id", "article_id", "story_id", "stance", "value", "subject", "unit_family", "outlet",
-                 "claimant"]
+                 "claimant", "schema_version"]
+
+
+def _version_number(version: str | None) -> int:
+    return int(version.rsplit(".v", 1)[1]) if version and ".v" in version else 0
+
+
+def newest_claims(claims: list[dict]) -> list[dict]:
+    """Per article, only the claims of the newest schema version: an input run again under claims.v2 keeps its
+    claims.v1 rows in claims/ (nothing is lost), but corroboration counts each article's claims once."""
+    newest = {}
+    for c in claims:
+        newest[c["article_id"]] = max(newest.get(c["article_id"], 0), _version_number(c.get("schema_version")))
+    return [c for c in claims if _version_number(c.get("schema_version")) == newest[c["article_id"]]]
 
 
 def rebuild_story_tables(root: str, manifest: dict, changed: list[str] | None = None) -> dict:
@@ -102,7 +115,7 @@ def rebuild_story_tables(root: str, manifest: dict, changed: list[str] | None = 
     for a in rows_in("articles", ARTICLE_COLUMNS):
         by_story[current(a["article_id"], a["story_id"])].append(a)
     claims_by_story = collections.defaultdict(dict)
-    for c in rows_in("claims", CLAIM_COLUMNS):
+    for c in newest_claims(rows_in("claims", CLAIM_COLUMNS)):
         claims_by_story[current(c["article_id"], c["story_id"])][c["claim_id"]] = c
     stories = [story_record(sid, arts) for sid, arts in sorted(by_story.items())]
     story_claims = [r for sid, cs in sorted(claims_by_story.items())
