@@ -29,6 +29,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
+from training.polnear import Attribution as GoldAttribution  # noqa: E402
 from training.polnear import read_split, word_roles  # noqa: E402
 from transforms.claims import extract_claims  # noqa: E402
 from transforms.ner_model import span_f1, split_words  # noqa: E402
@@ -114,7 +115,6 @@ def main(argv=None) -> None:
         words = split_words(art.text)
         if attribution is not None:
             gold_tags.append(word_roles(words, art.attributions))
-            from training.polnear import Attribution as GoldAttribution
             predicted = [GoldAttribution(source=[(a["source_start"], a["source_end"])] if a["source"] else [],
                                          cue=[(a["cue_start"], a["cue_end"])] if a["cue"] else [],
                                          content=[(a["content_start"], a["content_end"])]) for a in attributions]

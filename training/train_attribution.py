@@ -137,7 +137,8 @@ def main(argv=None) -> None:
             total += float(loss.detach())
         scores = evaluate(head, hold)
         history.append({"epoch": epoch, "loss": round(total / max(1, len(chunks) / 16), 4),
-                        "holdout_span_f1": round(scores["f1"], 4), "holdout_word_acc": round(scores["word_accuracy"], 4)})
+                        "holdout_span_f1": round(scores["f1"], 4),
+                        "holdout_word_acc": round(scores["word_accuracy"], 4)})
         print(f"epoch {epoch}: loss {history[-1]['loss']}, holdout span F1 {scores['f1']:.4f}, "
               f"word acc {scores['word_accuracy']:.4f} ({time.time() - t0:.0f} s)", flush=True)
         if scores["f1"] > best:

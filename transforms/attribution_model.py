@@ -93,7 +93,6 @@ class AttributionTagger:
 
     @classmethod
     def load(cls, model_dir: str) -> "AttributionTagger":
-        import torch
         from safetensors.torch import load_file
         with open(os.path.join(model_dir, "claimwire_attribution.json"), encoding="utf-8") as f:
             meta = json.load(f)
@@ -102,7 +101,6 @@ class AttributionTagger:
         head = build_head(meta["in_dim"], meta["hidden"], meta["proj"])
         head.load_state_dict({k: v.float() for k, v in load_file(os.path.join(model_dir, "head.safetensors")).items()})
         head.eval()
-        torch.set_num_threads(max(1, torch.get_num_threads()))
         return cls(head, meta)
 
     def tag(self, features) -> tuple[list[str], list[float]]:
@@ -190,14 +188,11 @@ def link_attributions(tags: Sequence[str], sentence_spans_: Sequence[tuple[int, 
 
 def resolve_attribution_dir(ref: str | None) -> str:
     """--attribution-model: a local directory or a name under models/; default the shipped model."""
-    from models import DEFAULT_ATTRIBUTION_MODEL, model_path
-    if not ref:
-        return model_path(DEFAULT_ATTRIBUTION_MODEL)
-    if os.path.isdir(ref):
-        return ref
-    if os.path.isdir(model_path(ref)):
-        return model_path(ref)
-    raise FileNotFoundError(f"attribution model {ref!r}: no such directory (nor under models/)")
+    from models import DEFAULT_ATTRIBUTION_MODEL, local_model_dir
+    found = local_model_dir(ref, DEFAULT_ATTRIBUTION_MODEL)
+    if found is None:
+        raise FileNotFoundError(f"attribution model {ref!r}: no such directory (nor under models/)")
+    return found
 
 
 class ArticleAnalyzer:

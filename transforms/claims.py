@@ -45,7 +45,7 @@ _DATA = os.path.join(os.path.dirname(__file__), "data", "claim_words.json")
 def claim_words() -> dict:
     with open(_DATA, encoding="utf-8") as f:
         data = json.load(f)
-    for key in ("cues", "denial_cues", "aux", "np_nouns", "pronouns", "leading"):
+    for key in ("cues", "denial_cues", "aux", "np_nouns", "pronouns", "relative_pronouns", "leading"):
         data[key] = frozenset(data[key])
     data["negative"] = re.compile(r"\b(" + "|".join(data["negative_words"]) + r")\b", re.I)
     return data
@@ -70,14 +70,14 @@ class ArticleContext:
     entities: list
     attributions: list  # articles.v1 `attributions` dicts (character offsets)
     word_starts: list = field(default_factory=list)
+    sentence_starts: list = field(default_factory=list)
 
     def word_at(self, char: int) -> int:
         """Index of the word holding (or starting after) character `char`."""
         return max(0, bisect.bisect_right(self.word_starts, char) - 1)
 
     def sentence_of(self, k: int) -> tuple[int, int]:
-        starts = [s for s, _ in self.sentences]
-        return self.sentences[max(0, bisect.bisect_right(starts, k) - 1)]
+        return self.sentences[max(0, bisect.bisect_right(self.sentence_starts, k) - 1)]
 
 
 def article_context(article: dict) -> ArticleContext:
@@ -93,8 +93,9 @@ def article_context(article: dict) -> ArticleContext:
         while k < len(words) and words[k].start < e["end"]:
             ent_at[k] = e
             k += 1
-    return ArticleContext(article, text, words, sentence_spans(text, words), ent_at, entities,
-                          list(article.get("attributions") or []), starts)
+    sentences = sentence_spans(text, words)
+    return ArticleContext(article, text, words, sentences, ent_at, entities, list(article.get("attributions") or []),
+                          starts, [s for s, _ in sentences])
 
 
 # ---- 2. figures ------------------------------------------------------------------------------------------------
@@ -244,14 +245,13 @@ def resolve_mention(ctx: ArticleContext, first: int, last: int) -> dict | None:
     lows = [words[m].text.lower() for m in range(first, last + 1)]
     if not lows:
         return None
-    pronoun = len(lows) == 1 and (lows[0] in claim_words()["pronouns"] or lows[0] in ("who", "which"))
+    pronoun = len(lows) == 1 and lows[0] in claim_words()["pronouns"] | claim_words()["relative_pronouns"]
     description = lows[0] in ("the", "this", "that") and len(lows) >= 2 and not lows[-1].endswith("s")
     if not (pronoun or description):
         return None
     labels = ("PER",) if lows[0] in ("he", "she", "i") else ("PER", "ORG")
     sent_start = ctx.sentence_of(first)[0]
-    starts = [s for s, _ in ctx.sentences]
-    lo = ctx.sentences[max(0, bisect.bisect_right(starts, sent_start) - 4)][0]
+    lo = ctx.sentences[max(0, bisect.bisect_right(ctx.sentence_starts, sent_start) - 4)][0]
     for m in range(first - 1, lo - 1, -1):
         ent = ctx.ent_at.get(m)
         if ent and ent["label"] in labels:

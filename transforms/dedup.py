@@ -31,6 +31,8 @@ import numpy as np
 
 from transforms.common import CountingDoFn
 from transforms.extract import normalized_text
+from transforms.figures import parse_figures
+from transforms.ner_model import split_words
 
 NUM_PERM = 64
 BANDS = 16  # 16 bands x 4 rows: a pair with Jaccard 0.8 shares a band with probability ~1, at 0.2 with ~0.02
@@ -77,8 +79,6 @@ def band_keys(hashvalues: np.ndarray) -> list[str]:
 def figures(text: str) -> frozenset[float]:
     """Quantities that identify an event: figures (transforms/figures.py, the one parser claims use too) of 10 or
     more; years, dates, times and ordinals are not figures."""
-    from transforms.figures import parse_figures
-    from transforms.ner_model import split_words
     text = text or ""
     return frozenset(f.value for f in parse_figures(text, split_words(text))
                      if f.value is not None and f.value >= 10 and not f.vague)

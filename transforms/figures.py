@@ -61,7 +61,6 @@ def words_table() -> dict:
         data = json.load(f)
     data["months"] = set(data["months"])
     data["count_not_unit"] = set(data["count_not_unit"])
-    data["weekdays"] = set(data["weekdays"])
     return data
 
 
@@ -123,7 +122,6 @@ def build_unit_lexicon() -> dict:
             "glued": dict(sorted((k, v) for k, v in glued.items() if v))}
 
 
-_DIGITS = re.compile(r"(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?")
 _NUM = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
 # one word: "3,000", "1.5", "10-15" (a range), "2½", "200lbs", "3-inch", "24703m2", "12,000-strong", "3k"
 _DIGITS_WORD = re.compile(r"^(" + _NUM + r")(?:[-–](" + _NUM + r"))?([½¼¾⅓⅔⅛]?)(?:-?([A-Za-z°µμ][A-Za-z°µμ/-]*\d?))?$")

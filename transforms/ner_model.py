@@ -9,10 +9,12 @@ signals. Before every Capitalized word we insert the vocabulary's `[unused1]` to
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import os
 import re
+import threading
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -223,15 +225,9 @@ def span_f1(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> dic
 
 def resolve_model_dir(ref: str | None) -> str:
     """--ner-model: a local directory, else a hub id (for users with internet), default the shipped model."""
-    if not ref:
-        from models import DEFAULT_NER_MODEL, model_path
-        return model_path(DEFAULT_NER_MODEL)
-    if os.path.isdir(ref):
-        return ref
-    from models import model_path
-    if os.path.isdir(model_path(ref)):
-        return model_path(ref)
-    return ref  # a hub id: transformers downloads it (never the default; fails offline with its own message)
+    from models import DEFAULT_NER_MODEL, local_model_dir
+    # else a hub id: transformers downloads it (never the default; fails offline with its own message)
+    return local_model_dir(ref, DEFAULT_NER_MODEL) or ref
 
 
 ONNX_FILE = "model.int8.onnx"  # the quantized graph, when shipped, beside the safetensors weights
@@ -484,7 +480,7 @@ class AnalyzedText:
 
 
 _OPENING_QUOTES = {'"', "“", "'", "‘"}
-_sentencizer_lock = __import__("threading").Lock()
+_sentencizer_lock = threading.Lock()
 
 
 @functools.lru_cache(maxsize=1)
@@ -518,7 +514,6 @@ def sentence_start_offsets(text: str) -> tuple[int, ...]:
 def sentence_spans(text: str, words: Sequence[Word]) -> list[tuple[int, int]]:
     """Word-index spans [start, end) of sentences: spaCy's abbreviation-aware boundaries ("Mr. Clyburn" stays one
     sentence) plus every line break (paragraphs, headlines)."""
-    import bisect
     if not words:
         return []
     starts = sentence_start_offsets(text)
