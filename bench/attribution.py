@@ -85,6 +85,7 @@ def main(argv=None) -> None:
     ap.add_argument("--split", default="dev", choices=["dev", "holdout"],
                     help="dev: PolNeAR dev; holdout: the 60 train articles the training kept back (model selection)")
     ap.add_argument("--attribution-model", default=None, help="a model directory, or 'none' for the rules alone")
+    ap.add_argument("--ner-model", default=None, help="the encoder under the head (default: the shipped one)")
     ap.add_argument("--limit", type=int, default=0, help="score only the first N articles")
     ap.add_argument("--show", type=int, default=0, help="print this many wrong claimants")
     args = ap.parse_args(argv)
@@ -95,7 +96,7 @@ def main(argv=None) -> None:
     attribution = None
     if (args.attribution_model or "").lower() != "none":
         attribution = AttributionTagger.load(resolve_attribution_dir(args.attribution_model))
-    analyzer = ArticleAnalyzer(NerTagger.load(resolve_model_dir(None)), attribution)
+    analyzer = ArticleAnalyzer(NerTagger.load(resolve_model_dir(args.ner_model)), attribution)
     if args.split == "holdout":
         from training.train_attribution import holdout_indices
         train = read_split(args.polnear, "train")

@@ -127,6 +127,29 @@ def test_run_inference_isolates_a_bad_article():
                     label="errors")
 
 
+def test_exact_copies_are_tagged_once_and_share_the_entities():
+    """Two URLs with one text (a wire reprint) run the model once; a text differing only in spacing runs again (its
+    content_hash is the same, its entity offsets are not)."""
+    from apache_beam.metrics.metric import MetricsFilter
+
+    from transforms.ner import RecognizeEntities
+    text = "Lloyd Austin met Rishi Sunak in Rome on Tuesday, the Pentagon said."
+    rows = [{"article_id": "a2", "url": "u2", "text": text}, {"article_id": "a1", "url": "u1", "text": text},
+            {"article_id": "a3", "url": "u3", "text": text.replace(" met ", "  met ")}]
+    p = TestPipeline(options=beam.options.pipeline_options.PipelineOptions(["--runner=DirectRunner"]))
+    out = p | beam.Create(rows) | RecognizeEntities(batch_size=8)
+    assert_that(out.articles | beam.Map(lambda a: (a["article_id"], a["url"], sorted(
+        (e["text"], e["start"]) for e in a["entities"] if e["label"] == "PER"))),
+                equal_to([("a1", "u1", [("Lloyd Austin", 0), ("Rishi Sunak", 17)]),
+                          ("a2", "u2", [("Lloyd Austin", 0), ("Rishi Sunak", 17)]),
+                          ("a3", "u3", [("Lloyd Austin", 0), ("Rishi Sunak", 18)])]))
+    result = p.run()
+    result.wait_until_finish()
+    counts = {r.key.metric.name: r.committed for r in result.metrics().query(
+        MetricsFilter().with_namespace("claimwire"))["counters"]}
+    assert counts["ner.model_runs"] == 2 and counts["ner.copies_reused"] == 1
+
+
 def test_claimwire_ner_command_matches_the_library(tagger):
     text = open(SEED2, encoding="utf-8").read()
     lines = json.dumps({"id": "a", "text": text}) + "\n" + json.dumps({"id": "b", "text": ""}) + "\n"

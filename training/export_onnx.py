@@ -3,14 +3,15 @@
     python -m training.export_onnx models/claimwire-ner-v1
 
 NerTagger then uses model.int8.onnx through ONNX Runtime by default (bench/ner.py measures why: speed and F1). The
-graph outputs `logits` and `features` (transforms.ner_model.FEATURE_LAYERS), which the attribution head reads; a
+graph outputs `logits` and `features` (the model's feature_layers, transforms.ner_model.FEATURE_LAYERS by
+default), which the attribution head reads; a
 re-export changes the graph's hash, so retrain the head (training/train_attribution.py) after one.
 """
 import os
 import sys
 import tempfile
 
-from transforms.ner_model import ONNX_FILE, export_onnx, quantize_onnx
+from transforms.ner_model import ONNX_FILE, export_onnx, feature_layers, quantize_onnx, read_model_meta
 
 
 def main(model_dir: str) -> None:
@@ -19,7 +20,7 @@ def main(model_dir: str) -> None:
     model = AutoModelForTokenClassification.from_pretrained(model_dir, dtype=torch.float32)
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = os.path.join(tmp, "model.fp32.onnx")
-        export_onnx(model, fp32)
+        export_onnx(model, fp32, feature_layers(read_model_meta(model_dir)))
         quantize_onnx(fp32, os.path.join(model_dir, ONNX_FILE))
     print(f"wrote {os.path.join(model_dir, ONNX_FILE)} "
           f"({os.path.getsize(os.path.join(model_dir, ONNX_FILE)) / 2**20:.1f} MiB)")

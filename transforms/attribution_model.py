@@ -92,12 +92,16 @@ class AttributionTagger:
         self.meta = meta
 
     @classmethod
-    def load(cls, model_dir: str) -> "AttributionTagger":
+    def load(cls, model_dir: str, encoder_dir: str | None = None) -> "AttributionTagger":
+        """With `encoder_dir`: refuses a head trained on another encoder's features (its output would be noise)."""
         from safetensors.torch import load_file
         with open(os.path.join(model_dir, "claimwire_attribution.json"), encoding="utf-8") as f:
             meta = json.load(f)
         if meta.get("format") != MODEL_FORMAT:
             raise ValueError(f"{model_dir}: not a {MODEL_FORMAT} model")
+        if encoder_dir is not None and encoder_graph_sha256(encoder_dir) != meta.get("encoder_graph_sha256"):
+            raise ValueError(f"attribution model {model_dir} was trained on the features of {meta.get('encoder')}, "
+                             f"not of {encoder_dir}: pass --attribution-model for that NER model, or none")
         head = build_head(meta["in_dim"], meta["hidden"], meta["proj"])
         head.load_state_dict({k: v.float() for k, v in load_file(os.path.join(model_dir, "head.safetensors")).items()})
         head.eval()
@@ -186,13 +190,37 @@ def link_attributions(tags: Sequence[str], sentence_spans_: Sequence[tuple[int, 
     return out
 
 
-def resolve_attribution_dir(ref: str | None) -> str:
-    """--attribution-model: a local directory or a name under models/; default the shipped model."""
-    from models import DEFAULT_ATTRIBUTION_MODEL, local_model_dir
-    found = local_model_dir(ref, DEFAULT_ATTRIBUTION_MODEL)
-    if found is None:
-        raise FileNotFoundError(f"attribution model {ref!r}: no such directory (nor under models/)")
-    return found
+def encoder_graph_sha256(encoder_dir: str) -> str | None:
+    """sha256 of an NER model's ONNX graph (the features a head was trained on); None without one."""
+    import hashlib
+
+    from transforms.ner_model import ONNX_FILE
+    path = os.path.join(encoder_dir, ONNX_FILE)
+    if not os.path.exists(path):
+        return None
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def resolve_attribution_dir(ref: str | None, encoder_dir: str | None = None) -> str | None:
+    """--attribution-model: a local directory or a name under models/. Unset: the shipped head trained on
+    `encoder_dir`'s graph (default: the shipped NER model's), or None when no shipped head was (a hub NER model:
+    claims then use the cue rules alone)."""
+    from models import DEFAULT_ATTRIBUTION_MODEL, MODELS_DIR, local_model_dir
+    if ref:
+        found = local_model_dir(ref, DEFAULT_ATTRIBUTION_MODEL)
+        if found is None:
+            raise FileNotFoundError(f"attribution model {ref!r}: no such directory (nor under models/)")
+        return found
+    from transforms.ner_model import resolve_model_dir
+    sha = encoder_graph_sha256(encoder_dir or resolve_model_dir(None))
+    for name in sorted(os.listdir(MODELS_DIR), reverse=True):  # newest version first
+        meta_path = os.path.join(MODELS_DIR, name, "claimwire_attribution.json")
+        if sha and os.path.exists(meta_path):
+            with open(meta_path, encoding="utf-8") as f:
+                if json.load(f).get("encoder_graph_sha256") == sha:
+                    return os.path.join(MODELS_DIR, name)
+    return None
 
 
 class ArticleAnalyzer:
@@ -202,14 +230,19 @@ class ArticleAnalyzer:
     def __init__(self, ner, attribution: AttributionTagger | None = None):
         self.ner = ner
         self.attribution = attribution
+        if attribution is not None and getattr(ner.backend, "parallel_calls", 1) > 1:
+            # the head runs while the encoder's parallel calls already fill the cores: one torch thread, or the
+            # threads fight (measured, 96 articles on 2 cores: 13.0 s with torch's default 2 threads, 8.9 s with 1)
+            import torch
+            torch.set_num_threads(1)
 
     def analyze(self, texts: Sequence[str], batch_size: int = 32) -> list[tuple[list, list]]:
         """(entities, attributions) per text; attributions are dicts of character offsets (articles.v1's
         `attributions` column)."""
         import numpy as np
-        docs = self.ner.analyze(texts, batch_size, features=self.attribution is not None)
         out = []
-        for doc in docs:
+        # each article's attributions while the model still tags the next articles' sentences
+        for doc in self.ner.iter_analyze(texts, features=self.attribution is not None):
             found = []
             if self.attribution is not None and doc.words:
                 feats = np.concatenate([doc.features, layout_features(doc.text, doc.words, doc.sentences)], 1)

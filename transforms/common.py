@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import sys
 import threading
 import time
@@ -96,3 +97,62 @@ class CountingDoFn(beam.DoFn):
         self.count("errors")
         self.count(f"error.{kind}")
         return beam.pvalue.TaggedOutput(ERRORS, error_record(self.stage, url, kind, message, attempts))
+
+
+COPIES_FIELD = "_copies"  # the copies an article carries through OncePerText's inner transform
+
+
+class OncePerText(beam.PTransform):
+    """Runs `inner` (articles → tuples whose first item is the article, like RunInference's) once per distinct
+    text: exact copies (wire reprints, one page under two URLs) get the result of the one that ran, the smallest
+    article_id, instead of running the model again. `text_of(article)` must be everything the result depends on,
+    byte for byte; content_hash is not (it is case-folded and whitespace-collapsed, and entity offsets are not).
+    Counts `<stage>.model_runs` and `<stage>.copies_reused`."""
+
+    def __init__(self, inner: beam.PTransform, text_of, stage: str):
+        super().__init__()
+        self.inner = inner
+        self.text_of = text_of
+        self.stage = stage
+
+    def expand(self, articles):
+        text_of = self.text_of
+
+        def key(article):
+            text = text_of(article)  # not text (a bad record): keyed by its repr, and fails inside `inner` alone
+            return hashlib.sha256((text if isinstance(text, str) else repr(text)).encode("utf-8")).digest()
+
+        return (articles
+                | "KeyByText" >> beam.Map(lambda a: (key(a), a))
+                | "GroupCopies" >> beam.GroupByKey()
+                | "OnePerText" >> beam.ParDo(_OnePerText(self.stage))
+                | self.inner
+                | "ShareWithCopies" >> beam.ParDo(_ShareWithCopies(self.stage)))
+
+
+class _OnePerText(CountingDoFn):
+    def __init__(self, stage: str):
+        self.stage = stage
+
+    def process(self, kv):
+        first, *copies = sorted(kv[1], key=lambda a: a.get("article_id") or "")
+        self.count("model_runs")
+        if copies:
+            self.count("copies_reused", len(copies))
+            first = dict(first, **{COPIES_FIELD: copies})
+        yield first
+
+
+class _ShareWithCopies(CountingDoFn):
+    def __init__(self, stage: str):
+        self.stage = stage
+
+    def process(self, result):
+        article, rest = result[0], tuple(result[1:])
+        copies = article.get(COPIES_FIELD)
+        if copies is None:
+            yield result
+            return
+        yield (dict((k, v) for k, v in article.items() if k != COPIES_FIELD),) + rest
+        for copy in copies:
+            yield (copy,) + rest

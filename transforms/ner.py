@@ -1,8 +1,8 @@
 """RecognizeEntities: articles → articles with `entities` and `attributions`, through Beam's RunInference.
 
 Our own ModelHandler (Beam's huggingface_inference imports TensorFlow and breaks with transformers 5). The model
-loads once per worker process (RunInference shares it between the process's threads); batches are sorted by
-length inside NerTagger.predict. A batch that raises is retried one article at a time, so one bad article costs
+loads once per worker process (RunInference shares it between the process's threads). Exact copies of a text are
+tagged once (transforms.common.OncePerText). A batch that raises is retried one article at a time, so one bad article costs
 its own entities (an `ner_failed` error row) and never its neighbours'.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any, Iterable, Optional, Sequence
 import apache_beam as beam
 from apache_beam.ml.inference.base import ModelHandler, RunInference
 
-from transforms.common import ERRORS, CountingDoFn
+from transforms.common import ERRORS, CountingDoFn, OncePerText
 from transforms.entities import canonicalize_entities
 from transforms.attribution_model import ArticleAnalyzer, AttributionTagger, resolve_attribution_dir
 from transforms.ner_model import NerTagger, resolve_model_dir
@@ -30,10 +30,13 @@ class NerModelHandler(ModelHandler[dict, tuple, ArticleAnalyzer]):
         self.attribution_ref = attribution_ref
 
     def load_model(self) -> ArticleAnalyzer:
-        ner = NerTagger.load(resolve_model_dir(self.model_ref), threads=self.threads)
+        model_dir = resolve_model_dir(self.model_ref)
+        ner = NerTagger.load(model_dir, threads=self.threads)
         attribution = None
         if (self.attribution_ref or "").lower() != "none" and getattr(ner.backend, "has_features", True):
-            attribution = AttributionTagger.load(resolve_attribution_dir(self.attribution_ref))
+            head_dir = resolve_attribution_dir(self.attribution_ref, model_dir)
+            if head_dir is not None:
+                attribution = AttributionTagger.load(head_dir, model_dir)
         return ArticleAnalyzer(ner, attribution)
 
     def run_inference(self, batch: Sequence[dict], model: ArticleAnalyzer,
@@ -56,6 +59,10 @@ class NerModelHandler(ModelHandler[dict, tuple, ArticleAnalyzer]):
 
     def get_metrics_namespace(self) -> str:
         return "claimwire_ner"
+
+
+def article_text(article: dict) -> str:
+    return article.get("text") or ""
 
 
 class AttachEntities(CountingDoFn):
@@ -82,5 +89,5 @@ class RecognizeEntities(beam.PTransform):
 
     def expand(self, articles):
         return (articles
-                | "RunInference" >> RunInference(self.handler)
+                | "Tag" >> OncePerText(RunInference(self.handler), article_text, "ner")
                 | "AttachEntities" >> beam.ParDo(AttachEntities()).with_outputs(ERRORS, main="articles"))

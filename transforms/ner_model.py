@@ -97,6 +97,7 @@ class WordEncoder:
         }
         self.max_pieces_per_word = max_pieces_per_word
         self._pieces = functools.lru_cache(maxsize=200_000)(self._pieces_uncached)
+        self.marked_pieces = functools.lru_cache(maxsize=200_000)(self._marked_pieces_uncached)
 
     def _pieces_uncached(self, word: str) -> tuple[int, ...]:
         ids = self.tokenizer(word, add_special_tokens=False)["input_ids"]
@@ -104,10 +105,13 @@ class WordEncoder:
             ids = [self.tokenizer.unk_token_id]
         return tuple(ids[: self.max_pieces_per_word])
 
-    def word_pieces(self, word: str) -> list[int]:
+    def _marked_pieces_uncached(self, word: str) -> tuple[tuple[int, ...], int]:
         marker = case_marker(word)
-        pieces = list(self._pieces(word))
-        return ([self.marker_ids[marker]] if marker else []) + pieces
+        pieces = self._pieces(word)
+        return ((self.marker_ids[marker],) + pieces, 1) if marker else (pieces, 0)
+
+    def word_pieces(self, word: str) -> list[int]:
+        return list(self.marked_pieces(word)[0])
 
     def encode(self, words: Sequence[str]) -> tuple[list[int], list[int]]:
         """Returns (input_ids, first_piece_position_per_word) with [CLS]/[SEP] around."""
@@ -234,11 +238,23 @@ ONNX_FILE = "model.int8.onnx"  # the quantized graph, when shipped, beside the s
 
 
 
+# The encoder's word features that the attribution head (transforms/attribution_model.py) reads: a middle
+# layer (closer to the words: cue verbs, quotes) and the last one (entities), concatenated. One forward pass
+# gives the NER logits and these features. A model's claimwire_ner.json may name others (`feature_layers`: a
+# distilled student's layers that learned these of its teacher).
+FEATURE_LAYERS = (3, -1)
+
+
+def feature_layers(meta: dict) -> tuple[int, ...]:
+    return tuple(meta.get("feature_layers") or FEATURE_LAYERS)
+
+
 class TorchBackend:
     name = "torch-fp32"
 
-    def __init__(self, model):
+    def __init__(self, model, layers: Sequence[int] = FEATURE_LAYERS):
         self.model = model
+        self.layers = tuple(layers)
 
     def __call__(self, input_ids, attention_mask):
         return self.run(input_ids, attention_mask, False)[0]
@@ -249,7 +265,7 @@ class TorchBackend:
         with torch.inference_mode():
             out = self.model(input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(attention_mask),
                              output_hidden_states=features)
-        feats = torch.cat([out.hidden_states[k] for k in FEATURE_LAYERS], -1).numpy() if features else None
+        feats = torch.cat([out.hidden_states[k] for k in self.layers], -1).numpy() if features else None
         return out.logits.numpy(), feats
 
 
@@ -275,6 +291,14 @@ class OnnxBackend:
         self.name = "onnx-" + ("int8" if "int8" in os.path.basename(path) else "fp32")
 
         self.has_features = any(o.name == "features" for o in self.session.get_outputs())
+        self._pool = None
+
+    def pool(self):
+        """The thread pool that runs parallel_calls model calls at once (created on first use)."""
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+            self._pool = ThreadPoolExecutor(self.parallel_calls, thread_name_prefix="claimwire-onnx")
+        return self._pool
 
     def __call__(self, input_ids, attention_mask):
         return self.run(input_ids, attention_mask, False)[0]
@@ -288,15 +312,9 @@ class OnnxBackend:
         return out[0], (out[1] if features else None)
 
 
-# The encoder's word features that the attribution head (transforms/attribution_model.py) reads: the middle
-# layer (closer to the words: cue verbs, quotes) and the last one (entities), concatenated. One forward pass
-# gives the NER logits and these features.
-FEATURE_LAYERS = (3, -1)
-
-
-def export_onnx(model, path: str) -> None:
+def export_onnx(model, path: str, layers: Sequence[int] = FEATURE_LAYERS) -> None:
     """Exports the token classifier to ONNX with dynamic batch and sequence axes; outputs `logits` and
-    `features` (FEATURE_LAYERS' hidden states, concatenated)."""
+    `features` (the hidden states of `layers`, concatenated)."""
     import torch
 
     class WithFeatures(torch.nn.Module):
@@ -306,7 +324,7 @@ def export_onnx(model, path: str) -> None:
 
         def forward(self, input_ids, attention_mask):
             out = self.inner(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
-            return out.logits, torch.cat([out.hidden_states[k] for k in FEATURE_LAYERS], -1)
+            return out.logits, torch.cat([out.hidden_states[k] for k in layers], -1)
 
     model = WithFeatures(model.float().eval()).eval()
     ids = torch.ones((2, 16), dtype=torch.long)
@@ -335,6 +353,7 @@ class NerTagger:
         self.max_pieces = max_pieces
         self.stride_words = stride_words
         self.rules = True  # entity-rules/1 over the model's spans in predict() (transforms/entity_rules.py)
+        self.feature_dims = 0  # of the encoder features (FEATURE_LAYERS), known after the first window
 
     @classmethod
     def load(cls, model_dir: str, threads: int | None = None, backend: str = "auto", **kwargs) -> "NerTagger":
@@ -356,16 +375,16 @@ class NerTagger:
         else:
             from transformers import AutoModelForTokenClassification
             runner = TorchBackend(AutoModelForTokenClassification.from_pretrained(
-                model_dir, dtype=torch.float32).eval())
+                model_dir, dtype=torch.float32).eval(), feature_layers(read_model_meta(model_dir)))
         # a hub model trained without our markers must not see them
         markers = read_model_meta(model_dir).get("case_markers", False) if os.path.isdir(model_dir) else False
         return cls(runner, tokenizer, id2label, markers, **kwargs)
 
-    def _pieces(self, word: str) -> tuple[list[int], int]:
+    def _pieces(self, word: str) -> tuple[tuple[int, ...], int]:
         """(wordpiece ids, offset of the word's first real piece: 1 after a case marker, else 0)."""
         if not self.uses_markers:
-            return list(self.encoder._pieces(word)), 0
-        return self.encoder.word_pieces(word), 1 if case_marker(word) else 0
+            return self.encoder._pieces(word), 0
+        return self.encoder.marked_pieces(word)
 
     def tag_words(self, docs: Sequence[Sequence[str]], batch_size: int | None = None, features: bool = False):
         """BIO tags and scores per word for each document given as a word list; also counts wordpieces. With
@@ -377,13 +396,18 @@ class NerTagger:
         over that window only, the same whatever the batch size, the bundle, the worker or the runner. Measured
         (bench/ner.py): one window per call is also faster than padded batches on CPU. `batch_size` is accepted
         for compatibility and changes nothing."""
+        done = list(self.iter_tag_words(docs, features))
+        tags, scores = [d[0] for d in done], [d[1] for d in done]
+        return (tags, scores, [d[2] for d in done]) if features else (tags, scores)
+
+    def iter_tag_words(self, docs: Sequence[Sequence[str]], features: bool = False):
+        """tag_words, one document at a time: (tags, scores, features or None) per document, in order, each as
+        soon as its windows are back. Every window is queued at once, so the model keeps the cores busy while
+        the caller works on the documents already done."""
         import numpy as np
         pieces = [[self._pieces(w) for w in words] for words in docs]
-        probs_per_doc = [np.zeros((len(words), len(self.id2label)), dtype=np.float32) for words in docs]
-        for pr in probs_per_doc:
-            pr[:, self.id2label.index("O")] = 1.0  # words no window kept (none, normally) stay outside
         self.last_wordpieces = 0
-        calls = []
+        calls, calls_per_doc = [], [0] * len(docs)
         for d, words_pieces in enumerate(pieces):
             if not words_pieces:
                 continue
@@ -395,6 +419,7 @@ class NerTagger:
                 ids.append(self.encoder.sep_id)
                 self.last_wordpieces += len(ids)
                 calls.append((w, firsts, np.asarray([ids], dtype=np.int64)))
+                calls_per_doc[d] += 1
 
         def run(call):
             input_ids = call[2]
@@ -403,36 +428,31 @@ class NerTagger:
 
         parallel = getattr(self.backend, "parallel_calls", 1)
         if parallel > 1 and len(calls) > 1:
-            if getattr(self, "_pool", None) is None:
-                from concurrent.futures import ThreadPoolExecutor
-                self._pool = ThreadPoolExecutor(parallel, thread_name_prefix="claimwire-ner")
-            results = self._pool.map(run, calls)
+            results = self.backend.pool().map(run, calls)
         else:
             results = map(run, calls)
-        feats_per_doc = None
-        for (w, firsts, _), (logits, feats) in zip(calls, results):
-            word_ids = np.arange(w.word_start, w.word_end)
-            keep = (word_ids >= w.keep_start) & (word_ids < w.keep_end)
-            rows = np.asarray(firsts)[keep]
-            if features:
-                if feats_per_doc is None:
-                    feats_per_doc = [np.zeros((len(words), feats.shape[-1]), dtype=np.float32) for words in docs]
-                feats_per_doc[w.doc_index][word_ids[keep]] = feats[rows]
-            logits = logits[rows]
-            logits = logits - logits.max(-1, keepdims=True)
-            probs = np.exp(logits)
-            probs /= probs.sum(-1, keepdims=True)
-            probs_per_doc[w.doc_index][word_ids[keep]] = probs
-        tags, scores = [], []
-        for pr in probs_per_doc:
-            path = viterbi_bio(pr, self.id2label)
-            tags.append([self.id2label[i] for i in path])
-            scores.append([float(pr[k, i]) for k, i in enumerate(path)])
-        if features:
-            if feats_per_doc is None:
-                feats_per_doc = [np.zeros((len(words), 0), dtype=np.float32) for words in docs]
-            return tags, scores, feats_per_doc
-        return tags, scores
+        results = zip(calls, results)
+        outside = self.id2label.index("O")
+        for d, words in enumerate(docs):
+            probs = np.zeros((len(words), len(self.id2label)), dtype=np.float32)
+            probs[:, outside] = 1.0  # words no window kept (none, normally) stay outside
+            doc_feats = np.zeros((len(words), self.feature_dims), dtype=np.float32) if features else None
+            for _ in range(calls_per_doc[d]):
+                (w, firsts, _), (logits, feats) = next(results)
+                word_ids = np.arange(w.word_start, w.word_end)
+                keep = (word_ids >= w.keep_start) & (word_ids < w.keep_end)
+                rows = np.asarray(firsts)[keep]
+                if features:
+                    if doc_feats.shape[1] != feats.shape[-1]:
+                        self.feature_dims = feats.shape[-1]
+                        doc_feats = np.zeros((len(words), self.feature_dims), dtype=np.float32)
+                    doc_feats[word_ids[keep]] = feats[rows]
+                logits = logits[rows]
+                logits = logits - logits.max(-1, keepdims=True)
+                p = np.exp(logits)
+                probs[word_ids[keep]] = p / p.sum(-1, keepdims=True)
+            path = viterbi_bio(probs, self.id2label)
+            yield ([self.id2label[i] for i in path], [float(probs[k, i]) for k, i in enumerate(path)], doc_feats)
 
     def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[list[dict]]:
         """Entities of each text."""
@@ -443,30 +463,30 @@ class NerTagger:
 
         Each sentence is its own model input, as in training: measured on CoNLL-2003 test, whole-document windows
         cost 2.5 (128 wordpieces) to 7 (256) F1 points against sentence inputs."""
+        return list(self.iter_analyze(texts, features))
+
+    def iter_analyze(self, texts: Sequence[str], features: bool = False):
+        """analyze, one text at a time, each as soon as its sentences are tagged (see iter_tag_words)."""
         import numpy as np
         docs = [split_words(t or "") for t in texts]
         spans = [sentence_spans(t or "", words) for t, words in zip(texts, docs)]
         flat = [[w.text for w in words[s:e]] for words, doc_spans in zip(docs, spans) for s, e in doc_spans]
-        result = self.tag_words(flat, batch_size, features=features)
-        flat_tags, flat_scores = result[0], result[1]
-        flat_feats = result[2] if features else None
-        if self.rules:
-            flat_tags = [apply_entity_rules(w, t, sc) for w, t, sc in zip(flat, flat_tags, flat_scores)]
-        out, k = [], 0
+        tagged = zip(flat, self.iter_tag_words(flat, features=features))
         for t, words, doc_spans in zip(texts, docs, spans):
             tags, scores, feats = [], [], []
             for _ in doc_spans:
-                tags += flat_tags[k]
-                scores += flat_scores[k]
+                sentence_words, (sentence_tags, sentence_scores, sentence_feats) = next(tagged)
+                if self.rules:
+                    sentence_tags = apply_entity_rules(sentence_words, sentence_tags, sentence_scores)
+                tags += sentence_tags
+                scores += sentence_scores
                 if features:
-                    feats.append(flat_feats[k])
-                k += 1
+                    feats.append(sentence_feats)
             doc_feats = None
             if features:
-                doc_feats = np.concatenate(feats) if feats else np.zeros((0, 0), dtype=np.float32)
-            out.append(AnalyzedText(t or "", words, doc_spans, tags,
-                                    entities_from_word_tags(t or "", words, tags, scores), doc_feats))
-        return out
+                doc_feats = np.concatenate(feats) if feats else np.zeros((0, self.feature_dims), dtype=np.float32)
+            yield AnalyzedText(t or "", words, doc_spans, tags, entities_from_word_tags(t or "", words, tags, scores),
+                               doc_feats)
 
 
 @dataclass
