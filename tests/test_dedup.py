@@ -159,3 +159,22 @@ def test_resolve_prefers_index_story_ids_and_earliest_canonical():
     uf = UnionFind()
     uf.union("b", "a")
     assert uf.find("b") == "a"
+
+
+def test_shipped_embedder_is_int8_onnx_batch_independent_and_close_to_pytorch():
+    """The default story embedder is the int8 ONNX graph of models/claimwire-embed-v1; each text's vector is its
+    own (the order and company of a batch change no bit) and within 0.02 cosine of PyTorch fp32's."""
+    from transforms.embed import SentenceEncoder, package_encoder_dir, title_and_lead
+    arts, _ = corpus()
+    texts = [title_and_lead(a) for a in arts[:12]]
+    onnx = SentenceEncoder()
+    assert "onnx-int8" in onnx.name
+    forward = onnx.encode(texts)
+    backward = onnx.encode(texts[::-1])[::-1]
+    assert np.array_equal(forward, backward)
+    assert np.array_equal(onnx.encode(texts[3:4])[0], forward[3])
+    assert np.allclose(np.linalg.norm(forward, axis=1), 1.0, atol=1e-5)
+    reference = SentenceEncoder(package_encoder_dir())
+    assert "torch" in reference.name
+    cosine = np.sum(forward * reference.encode(texts), 1)
+    assert cosine.min() > 0.98, cosine
