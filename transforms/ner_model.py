@@ -549,23 +549,37 @@ def sentence_spans(text: str, words: Sequence[Word]) -> list[tuple[int, int]]:
     return spans
 
 
-def viterbi_bio(probs, labels: Sequence[str]) -> list[int]:
-    """The most probable label sequence in which every I-X follows B-X or I-X.
-
-    Greedy argmax can emit 'Park/B-PER Sun-won/I-ORG' and split one name in two; constrained decoding keeps
-    entities whole (measured: +0.4 F1 points on CoNLL-2003 test for this model)."""
+@functools.lru_cache(maxsize=8)
+def _bio_constraints(labels: tuple[str, ...]):
+    """(allowed[prev, cur], start_ok[cur]) for BIO labels: an I-X only after B-X or I-X."""
     import numpy as np
-    n, k = probs.shape
-    if n == 0:
-        return []
-    logp = np.log(np.clip(probs, 1e-9, 1.0))
-    allowed = np.ones((k, k), dtype=bool)  # allowed[prev, cur]
+    k = len(labels)
+    allowed = np.ones((k, k), dtype=bool)
     start_ok = np.ones(k, dtype=bool)
     for j, lab in enumerate(labels):
         if lab.startswith("I-"):
             start_ok[j] = False
             for i, prev in enumerate(labels):
                 allowed[i, j] = prev[2:] == lab[2:] and prev != "O"
+    return allowed, start_ok
+
+
+def viterbi_bio(probs, labels: Sequence[str]) -> list[int]:
+    """The most probable label sequence in which every I-X follows B-X or I-X.
+
+    Greedy argmax can emit 'Park/B-PER Sun-won/I-ORG' and split one name in two; constrained decoding keeps
+    entities whole (measured: +0.4 F1 points on CoNLL-2003 test for this model). When the greedy path breaks no
+    constraint it is that sequence (the constraints only remove paths), so the dynamic programme runs only when it
+    does: most sentences, measured, need none."""
+    import numpy as np
+    n, k = probs.shape
+    if n == 0:
+        return []
+    allowed, start_ok = _bio_constraints(tuple(labels))
+    greedy = probs.argmax(1)
+    if start_ok[greedy[0]] and bool(allowed[greedy[:-1], greedy[1:]].all()):
+        return greedy.tolist()
+    logp = np.log(np.clip(probs, 1e-9, 1.0))
     trans = np.where(allowed, 0.0, -1e9)
     score = np.where(start_ok, logp[0], -1e9)
     back = np.zeros((n, k), dtype=np.int64)
