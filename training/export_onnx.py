@@ -3,9 +3,9 @@
     python -m training.export_onnx models/claimwire-ner-v1
 
 NerTagger then uses model.int8.onnx through ONNX Runtime by default (bench/ner.py measures why: speed and F1). The
-graph outputs `logits` and `features` (the model's feature_layers, transforms.ner_model.FEATURE_LAYERS by
-default), which the attribution head reads; a
-re-export changes the graph's hash, so retrain the head (training/train_attribution.py) after one.
+graph outputs `logits` and `features` (the model's `feature_layers`, by default transforms.ner_model.FEATURE_LAYERS),
+which the attribution head reads; a re-export changes the graph's hash, so retrain the head
+(training/train_attribution.py) after one.
 """
 import os
 import sys

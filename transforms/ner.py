@@ -2,8 +2,8 @@
 
 Our own ModelHandler (Beam's huggingface_inference imports TensorFlow and breaks with transformers 5). The model
 loads once per worker process (RunInference shares it between the process's threads). Exact copies of a text are
-tagged once (transforms.common.OncePerText). A batch that raises is retried one article at a time, so one bad article costs
-its own entities (an `ner_failed` error row) and never its neighbours'.
+tagged once (transforms.common.OncePerText). A batch that raises is retried one article at a time, so one bad
+article costs its own entities (an `ner_failed` error row) and never its neighbours'.
 """
 from __future__ import annotations
 
