@@ -26,6 +26,8 @@ def figures(text):
     ("The engine makes 300 horsepower.", (300, None, None, "horsepower", "power", None, False)),
     ("It was 40 degrees Celsius.", (40, None, None, "degree Celsius", "temperature", None, False)),
     ("The wall is 12 metres high.", (12, None, None, "metre", "length", None, False)),
+    ("The wave was 20 feet high.", (20, None, None, "foot", "length", None, False)),
+    ("Walls eight to 10 feet high.", (8, 8, 10, "foot", "length", None, False)),
     ("Homes sold for $200,000 to $300,000 each.", (200000, 200000, 300000, "dollar", "money:USD", None, False)),
     ("Between 5 and 7 people died.", (5, 5, 7, "people", "count", None, False)),
     ("They donated tens of thousands of dollars.", (10000, 10000, 100000, "dollar", "money:USD", None, True)),
