@@ -154,6 +154,12 @@ def _number_at(words, i, table) -> tuple[float, int, dict] | None:
         if info["glued"] and info["glued"].lower() in ("half", "third", "quarter"):
             return None
         return value, i, info
+    if low in table["scale_fractions"]:  # "half a million", "a quarter billion"
+        k = i + 2 if i + 2 < len(words) and words[i + 1].text.lower() == "a" else i + 1
+        scale = words[k].text.lower() if k < len(words) else ""
+        if scale in table["scales"] and len(scale) > 2 and table["scales"][scale] >= 1e6:
+            return table["scale_fractions"][low] * table["scales"][scale], k, dict(info, spelled=True)
+        return None
     if low in spelled or (low == "a" and i + 1 < len(words) and words[i + 1].text.lower() in table["a_quantity"]):
         got = _spelled_number(words, i, table)
         if got:
@@ -288,6 +294,21 @@ def _unit_from(words, j, table, lexicon, allow_symbols: bool):
                     and key not in table["symbols_need_glue"]:
                 unit, fam = symbols[key]
                 return unit, fam, j + n
+        powered = _powered_unit(sym, symbols)
+        if powered:
+            return powered[0], powered[1], j + n
+    return None
+
+
+_POWERS = {"2": ("square", "area"), "²": ("square", "area"), "3": ("cubic", "volume"), "³": ("cubic", "volume")}
+
+
+def _powered_unit(symbol: str, symbols: dict) -> tuple[str, str] | None:
+    """'km2', 'km²', 'm3': the square or cube of a length symbol (the lexicon names few of them)."""
+    base, power = symbol[:-1], symbol[-1:]
+    if power in _POWERS and base in symbols and symbols[base][1] == "length":
+        word, family = _POWERS[power]
+        return f"{word} {symbols[base][0]}", family
     return None
 
 
@@ -497,7 +518,9 @@ def _finish(text, words, first, k, j, value, low, high, value_text, s, e, table,
         g = glued.lower()
         sup = glued[:-1] + {"2": "²", "3": "³"}.get(glued[-1], glued[-1])  # "km2" is km²
         cur = table["currency_prefixes"].get(glued.upper()) if glued.isalpha() and len(glued) == 3 else None
-        got = table["units_extra"].get(g) or glued_symbols.get(glued) or glued_symbols.get(sup) or names.get(g) \
+        # "-10C" is a temperature (a glued lower-case "c" stays cents)
+        got = table["glued_case_sensitive"].get(glued) or table["units_extra"].get(g) or glued_symbols.get(glued) \
+            or glued_symbols.get(sup) or _powered_unit(glued, glued_symbols) or names.get(g) \
             or (tuple(cur) if cur else None)
         if got:
             unit, fam = got
