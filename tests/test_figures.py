@@ -29,6 +29,7 @@ def figures(text):
     ("The wave was 20 feet high.", (20, None, None, "foot", "length", None, False)),
     ("Walls eight to 10 feet high.", (8, 8, 10, "foot", "length", None, False)),
     ("The fund lost half a million dollars.", (500000, None, None, "dollar", "money:USD", None, False)),
+    ("A dozen people were hurt.", (12, None, None, "people", "count", None, False)),
     ("He was fined 35 lakh rupees.", (3500000, None, None, "indian rupee", "money:INR", None, False)),
     ("Italy covers 301,338 km2 of land.", (301338, None, None, "square kilometre", "area", None, False)),
     ("Temperatures fell to -10C overnight.", (-10, None, None, "degree Celsius", "temperature", None, False)),

@@ -229,7 +229,9 @@ def _spelled_number(words, i, table):
             current = 1.0
         elif low in spelled:
             v = spelled[low]
-            if v == 100:
+            if k == i + 1 and words[i].text.lower() == "a":
+                current = float(v)  # "a dozen" is 12, "a hundred" 100
+            elif v == 100:
                 current = (current or 1.0) * 100
             elif v < 100 and current % 100 >= 10 and v < 10 and current % 10 == 0:
                 current += v  # "ninety five"
@@ -488,7 +490,7 @@ def _figure_at(text, words, k, s, e, table, lexicon, is_entity_word):
                 info["glued"] = second[2]["glued"]  # "8- to 16-meter"
             # "1.5 to 2 million": the second number's scale applies to the first
             if words[second[1]].text.lower() in table["scales"] and second[1] > r2 and \
-                    not words[j].text.lower() in table["scales"]:
+                    words[j].text.lower() not in table["scales"]:
                 low_value = value * table["scales"][words[second[1]].text.lower()]
             j = second[1]
     return _finish(text, words, first, k, j, low_value if low_value is not None else value, low_value, high_value,
