@@ -12,7 +12,7 @@ Scoring rule, per sentence, one-to-one greedy matching in reading order:
 - unit: the gold unit's name equals the predicted one after normalization (lower case; `percentage` = `percent`;
   `degree` matches any temperature or angle; `celsius` / `fahrenheit` match the degree units), or the gold unit
   is not a unit of measure (`dimensionless`, `count`, `-`, or a noun such as `consultant`) and the prediction is
-  a count (family `count`, any noun).
+  a count (family `count`, any noun) or a proportion (family `fraction`: "two thirds").
 - Precision counts every predicted figure, so extra figures (years filtered or not) cost precision.
 """
 from __future__ import annotations
@@ -89,7 +89,7 @@ def unit_match(gold_unit: str, pred) -> bool:
     if g == p and g:
         return True
     if g in ("dimensionless", "count", "-", "") or g.split(" per ")[0] not in _MEASURE_UNITS:
-        return fam == "count"
+        return fam in ("count", "fraction")
     if g == p:
         return True
     if g == "degree":

@@ -30,6 +30,9 @@ def figures(text):
     ("Walls eight to 10 feet high.", (8, 8, 10, "foot", "length", None, False)),
     ("The fund lost half a million dollars.", (500000, None, None, "dollar", "money:USD", None, False)),
     ("A dozen people were hurt.", (12, None, None, "people", "count", None, False)),
+    ("Two-thirds of voters approve.", (2 / 3, None, None, None, "fraction", None, False)),
+    ("A third of the budget went to defence.", (1 / 3, None, None, None, "fraction", None, False)),
+    ("They walked three-quarters of a mile.", (0.75, None, None, "mile", "length", None, False)),
     ("He was fined 35 lakh rupees.", (3500000, None, None, "indian rupee", "money:INR", None, False)),
     ("Italy covers 301,338 km2 of land.", (301338, None, None, "square kilometre", "area", None, False)),
     ("Temperatures fell to -10C overnight.", (-10, None, None, "degree Celsius", "temperature", None, False)),
@@ -81,3 +84,8 @@ def test_unit_lexicon_file_is_what_the_script_writes():
     from transforms.figures import _UNITS, build_unit_lexicon
     with open(_UNITS, encoding="utf-8") as f:
         assert json.load(f) == json.loads(json.dumps(build_unit_lexicon()))
+
+
+def test_fiscal_and_calendar_halves_are_not_proportions():
+    assert figures("Sales rose in the first half of the year.") == []
+    assert [f[4] for f in figures("Half of the voters stayed home.")] == ["fraction"]

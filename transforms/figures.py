@@ -442,9 +442,33 @@ def _merge_unit_ranges(words, figures: list[Figure]) -> list[Figure]:
     return out
 
 
+def _fraction_at(words, k, e, table) -> tuple[float, int] | None:
+    """(value, last word) of a spelled fraction at word k: 'two-thirds', 'one-half', or before 'of': 'three
+    quarters of', 'a third of', 'half of'. Not 'two quarters' alone (a count of quarters), nor 'a third party'."""
+    denominators, spelled = table["fraction_words"], table["spelled"]
+    low = words[k].text.lower()
+    num, dash, den = low.partition("-")
+    if dash and den in denominators and num in spelled and 0 < spelled[num] <= 20:
+        return spelled[num] / denominators[den], k
+    of_follows = k + 2 < e and words[k + 2].text.lower() == "of"
+    if k + 1 < e and words[k + 1].text.lower() in denominators and of_follows:
+        numerator = 1 if low in ("a", "one") else spelled.get(low) if low in spelled else None
+        if numerator and numerator <= 20:
+            return numerator / denominators[words[k + 1].text.lower()], k + 1
+    if low == "half" and k + 1 < e and words[k + 1].text.lower() == "of" and \
+            (k == 0 or words[k - 1].text.lower() not in table["half_of_not_a_share"]):
+        return 0.5, k  # "half of the voters", not "the first half of the year"
+    return None
+
+
 def _figure_at(text, words, k, s, e, table, lexicon, is_entity_word):
     low = words[k].text.lower()
     vague = table["vague"]
+    fraction = _fraction_at(words, k, e, table)
+    if fraction:  # "two-thirds of voters": a proportion, not 2 "thirds"
+        value, j = fraction
+        return _finish(text, words, k, k, j, value, None, None, " ".join(w.text for w in words[k:j + 1]), s, e,
+                       table, lexicon, is_entity_word, fraction=True)
     # vague magnitudes: "tens of thousands", "hundreds of", "dozens of", "millions of"
     if low in vague and k + 1 < e and words[k + 1].text.lower() == "of":
         lo_v, hi_v = vague[low]
@@ -500,7 +524,7 @@ def _figure_at(text, words, k, s, e, table, lexicon, is_entity_word):
 
 
 def _finish(text, words, first, k, j, value, low, high, value_text, s, e, table, lexicon, is_entity_word, *,
-            vague=False, currency=None, glued=None, needs_unit=False, money_scale=None):
+            vague=False, currency=None, glued=None, needs_unit=False, money_scale=None, fraction=False):
     unit = fam = None
     if currency and money_scale:  # "$5m", "£2.1bn"
         mult = table["money_scales"][money_scale]
@@ -539,6 +563,11 @@ def _finish(text, words, first, k, j, value, low, high, value_text, s, e, table,
             mult = table["scales"].get(scale) or table["money_scales"][scale]
             value, low, high = (x * mult if x is not None else None for x in (value, low, high))
             last = j + 1
+    if fraction:  # of a unit ("one-half mile", "three-quarters of a mile"), else a proportion ("two-thirds of voters")
+        got = _unit_from(words, j, table, lexicon, allow_symbols=False)
+        if not got and j + 2 < e and words[j + 1].text.lower() == "of" and words[j + 2].text.lower() in ("a", "an"):
+            got = _unit_from(words, j + 2, table, lexicon, allow_symbols=False)
+        unit, fam, last = got if got else (None, "fraction", j)
     if unit is None and fam is None:
         got = _unit_from(words, j, table, lexicon, allow_symbols=False)
         if got:
