@@ -31,6 +31,9 @@ def figures(text):
     ("The fund lost half a million dollars.", (500000, None, None, "dollar", "money:USD", None, False)),
     ("A dozen people were hurt.", (12, None, None, "people", "count", None, False)),
     ("Two-thirds of voters approve.", (2 / 3, None, None, None, "fraction", None, False)),
+    ("About 1.5m people fled.", (1500000, None, None, "people", "count", "about", False)),
+    ("Gusts reached 150km/h.", (150, None, None, "kilometre per hour", "speed", None, False)),
+    ("They built a 5m-high wall.", (5, None, None, "metre", "length", None, False)),
     ("A third of the budget went to defence.", (1 / 3, None, None, None, "fraction", None, False)),
     ("They walked three-quarters of a mile.", (0.75, None, None, "mile", "length", None, False)),
     ("He was fined 35 lakh rupees.", (3500000, None, None, "indian rupee", "money:INR", None, False)),
@@ -89,3 +92,7 @@ def test_unit_lexicon_file_is_what_the_script_writes():
 def test_fiscal_and_calendar_halves_are_not_proportions():
     assert figures("Sales rose in the first half of the year.") == []
     assert [f[4] for f in figures("Half of the voters stayed home.")] == ["fraction"]
+
+
+def test_network_generations_are_not_figures():
+    assert figures("The 5G network covers 4,000 towns.") == figures("The network covers 4,000 towns.")

@@ -185,6 +185,8 @@ def _number_at(words, i, table) -> tuple[float, int, dict] | None:
             value *= table["glued_scales"][g]
         elif g in ("st", "nd", "rd", "th"):
             return None  # ordinal
+        elif glued in table["glued_not_figures"]:
+            return None  # "5G", "4G": network generations
         else:
             info["glued"] = glued
             if g in table["money_scales"]:
@@ -312,6 +314,12 @@ def _powered_unit(symbol: str, symbols: dict) -> tuple[str, str] | None:
         word, family = _POWERS[power]
         return f"{word} {symbols[base][0]}", family
     return None
+
+
+def _is_plural_noun(word: str, table) -> bool:
+    low = word.lower()
+    return low in table["plural_nouns_irregular"] or (len(low) > 3 and low.endswith("s") and not low.endswith("ss")
+                                                      and low.isalpha())
 
 
 def _rate_after(words, last, e, table, lexicon):
@@ -539,6 +547,18 @@ def _finish(text, words, first, k, j, value, low, high, value_text, s, e, table,
             value, low, high = (x * mult if x is not None else None for x in (value, low, high))
             unit, fam, last = after
             glued = None
+        elif j + 1 < e and _is_plural_noun(words[j + 1].text, table):  # "1.5m people", "3m tonnes": millions
+            mult = table["money_scales"][money_scale]
+            value, low, high = (x * mult if x is not None else None for x in (value, low, high))
+            glued = None
+    if glued and "-" in glued and glued.rsplit("-", 1)[1].lower() in table["dimension_adjectives"]:
+        glued = glued.rsplit("-", 1)[0]  # "a 5m-high wall"
+    if glued and j + 2 < e and words[j + 1].text == "/" and words[j + 1].start == words[j].end and \
+            words[j + 2].start == words[j + 1].end:
+        rate = lexicon[0].get(f"{glued}/{words[j + 2].text}".lower())
+        if rate:  # "150km/h"
+            unit, fam = rate
+            last, glued = j + 2, None
     if glued:
         names, _, glued_symbols = lexicon
         g = glued.lower()
