@@ -570,6 +570,8 @@ def _finish(text, words, first, k, j, value, low, high, value_text, s, e, table,
             or (tuple(cur) if cur else None)
         if got:
             unit, fam = got
+        elif g.replace("-", " ") in table["points_phrases"]:  # "a 25-basis-point cut"
+            unit, fam = g.replace("-", " "), "points"
         elif g in table["age_glued"]:
             unit, fam = "year of age", "age"
         elif g == "strong":
