@@ -11,6 +11,7 @@ sentence or the ones next to it), and the Cue the nearest Source.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass, field
@@ -190,8 +191,10 @@ def link_attributions(tags: Sequence[str], sentence_spans_: Sequence[tuple[int, 
     return out
 
 
+@functools.lru_cache(maxsize=8)
 def encoder_graph_sha256(encoder_dir: str) -> str | None:
-    """sha256 of an NER model's ONNX graph (the features a head was trained on); None without one."""
+    """sha256 of an NER model's ONNX graph (the features a head was trained on); None without one. Read once per
+    process: resolving the head and checking it both ask."""
     import hashlib
 
     from transforms.ner_model import ONNX_FILE
@@ -214,9 +217,11 @@ def resolve_attribution_dir(ref: str | None, encoder_dir: str | None = None) -> 
         return found
     from transforms.ner_model import resolve_model_dir
     sha = encoder_graph_sha256(encoder_dir or resolve_model_dir(None))
+    if sha is None:
+        return None
     for name in sorted(os.listdir(MODELS_DIR), reverse=True):  # newest version first
         meta_path = os.path.join(MODELS_DIR, name, "claimwire_attribution.json")
-        if sha and os.path.exists(meta_path):
+        if os.path.exists(meta_path):
             with open(meta_path, encoding="utf-8") as f:
                 if json.load(f).get("encoder_graph_sha256") == sha:
                     return os.path.join(MODELS_DIR, name)

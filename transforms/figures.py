@@ -151,14 +151,14 @@ def _number_at(words, i, table) -> tuple[float, int, dict] | None:
             value, rest = float(spelled[parts[0]]), w.split("-")[1:]
         info["spelled"] = True
         info["glued"] = "-".join(rest) or None
-        if info["glued"] and info["glued"].lower() in ("half", "third", "quarter"):
+        if info["glued"] and info["glued"].lower() in table["fraction_words"]:  # "two-thirds": _fraction_at
             return None
         return value, i, info
-    if low in table["scale_fractions"]:  # "half a million", "a quarter billion"
+    if low in table["fraction_words"]:  # "half a million", "a quarter billion"
         k = i + 2 if i + 2 < len(words) and words[i + 1].text.lower() == "a" else i + 1
         scale = words[k].text.lower() if k < len(words) else ""
         if scale in table["scales"] and len(scale) > 2 and table["scales"][scale] >= 1e6:
-            return table["scale_fractions"][low] * table["scales"][scale], k, dict(info, spelled=True)
+            return table["scales"][scale] / table["fraction_words"][low], k, dict(info, spelled=True)
         return None
     if low in spelled or (low == "a" and i + 1 < len(words) and words[i + 1].text.lower() in table["a_quantity"]):
         got = _spelled_number(words, i, table)
@@ -316,10 +316,10 @@ def _powered_unit(symbol: str, symbols: dict) -> tuple[str, str] | None:
     return None
 
 
-def _is_plural_noun(word: str, table) -> bool:
-    low = word.lower()
-    return low in table["plural_nouns_irregular"] or (len(low) > 3 and low.endswith("s") and not low.endswith("ss")
-                                                      and low.isalpha())
+def _is_plural_noun(low: str, table) -> bool:
+    """A lower-case word that can be a counted noun in the plural ('troops', 'people'), not a verb like 'was'."""
+    return low not in table["count_not_unit"] and (
+        low in table["irregular_plurals"] or (low.endswith("s") and not low.endswith("ss") and len(low) > 2))
 
 
 def _rate_after(words, last, e, table, lexicon):
@@ -547,7 +547,7 @@ def _finish(text, words, first, k, j, value, low, high, value_text, s, e, table,
             value, low, high = (x * mult if x is not None else None for x in (value, low, high))
             unit, fam, last = after
             glued = None
-        elif j + 1 < e and _is_plural_noun(words[j + 1].text, table):  # "1.5m people", "3m tonnes": millions
+        elif j + 1 < e and _is_plural_noun(words[j + 1].text.lower(), table):  # "1.5m people": millions
             mult = table["money_scales"][money_scale]
             value, low, high = (x * mult if x is not None else None for x in (value, low, high))
             glued = None
@@ -667,7 +667,7 @@ def count_noun_after(words, j, e, table, is_entity_word, max_modifiers: int = 2,
             continue  # "39 of the 62 drones": the next number shares the noun
         if low in table["count_not_unit"]:
             continue  # "39 of the 62 drones", "a 12,000-strong force of soldiers"
-        if low in table["irregular_plurals"] or (low.endswith("s") and not low.endswith("ss") and len(low) > 2):
+        if _is_plural_noun(low, table):
             return k
         if singular and k == j + 1 and not low.endswith(("ly", "ed", "ing")) and len(low) > 2:
             return k
