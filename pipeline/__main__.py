@@ -1,5 +1,3 @@
-import sys
+from pipeline.cli import run_and_exit
 
-from pipeline.cli import main
-
-sys.exit(main())
+run_and_exit()
