@@ -10,6 +10,7 @@ Scoring rule, per sentence, one-to-one greedy matching in reading order:
 - value: equal within 1e-6 relative; a gold range `low-high` matches a predicted range with both ends equal; a gold
   single value also matches a predicted range's mean (quantulum3's cases write "3.5–4.0 TeV" as 3.75).
 - unit: the gold unit's name equals the predicted one after normalization (lower case; `percentage` = `percent`;
+  `tonne` = `metric ton`; `cubic centimetre` = `millilitre`, one unit under two names;
   `degree` matches any temperature or angle; `celsius` / `fahrenheit` match the degree units), or the gold unit
   is not a unit of measure (`dimensionless`, `count`, `-`, or a noun such as `consultant`) and the prediction is
   a count (family `count`, any noun) or a proportion (family `fraction`: "two thirds").
@@ -100,7 +101,7 @@ def unit_match(gold_unit: str, pred) -> bool:
 
 
 _SYNONYMS = {"percentage": "percent", "% interest": "percent", "tonne": "metric ton", "pence": "penny",
-             "points": "point"}
+             "points": "point", "cubic centimetre": "millilitre"}  # 1 mL is exactly 1 cm³
 
 
 def _norm_unit(unit: str) -> str:

@@ -99,3 +99,80 @@ def test_fiscal_and_calendar_halves_are_not_proportions():
 
 def test_network_generations_are_not_figures():
     assert figures("The 5G network covers 4,000 towns.") == figures("The network covers 4,000 towns.")
+
+
+@pytest.mark.parametrize("text,expected", [
+    # notations: scientific, Indian grouping, a space between thousands, a code or a scaled code
+    ("The error was 2.48×10−5 at most.", (2.48e-5, None, None, None, "count", None, False)),
+    ("Light oscillates at 4e14 hertz.", (4e14, None, None, "hertz", "frequency", None, False)),
+    ("He owes 12,34,567 rupees.", (1234567, None, None, "indian rupee", "money:INR", None, False)),
+    ("They paid 10 000 dollars.", (10000, None, None, "dollar", "money:USD", None, False)),
+    ("The bid was USD115 per share.", (115, None, None, "dollar per share", "money:USD", None, False)),
+    ("Revenue rose to 120 MEUR.", (120e6, None, None, "euro", "money:EUR", None, False)),
+    ("Profit was MSEK 60 in the quarter.", (60e6, None, None, "swedish krona", "money:SEK", None, False)),
+    ("The charge was C $300 million.", (300e6, None, None, "canadian dollar", "money:CAD", None, False)),
+    ("Revenue was $-99.99 in all.", (-99.99, None, None, "dollar", "money:USD", None, False)),
+    # rates and units written around the number
+    ("It paid a 12-cent-a-share dividend.", (12, None, None, "cent per share", "money:USD", None, False)),
+    ("They backed a $15-an-hour wage.", (15, None, None, "dollar per hour", "money:USD", None, False)),
+    ("It grew into a $400-million-a-year business.", (400e6, None, None, "dollar per year", "money:USD", None,
+                                                      False)),
+    ("The weight is 20 (kg) net.", (20, None, None, "kilogram", "mass", None, False)),
+    ("The dose was 120 μg daily.", (120, None, None, "microgram", "mass", None, False)),
+    ("The door is 2 1/2 in thick.", (2.5, None, None, "inch", "length", None, False)),
+    ("He won the 100 m sprint.", (100, None, None, "metre", "length", None, False)),
+    ("It was 30 C outside.", (30, None, None, "degree Celsius", "temperature", None, False)),
+    ("He bought a 9\" plate.", (9, None, None, "inch", "length", None, False)),
+    ("The lake holds 4 km cubed of water.", (4, None, None, "cubic kilometre", "volume", None, False)),
+    ("The 87 yo man recovered.", (87, None, None, "year of age", "age", None, False)),
+    ("It was 10.5 celcius.", (10.5, None, None, "degree Celsius", "temperature", None, False)),
+    # fractions without "of", ranges that share a unit
+    ("The odds are exactly one sixth.", (1 / 6, None, None, None, "fraction", None, False)),
+    ("They were given between 44 mg and 50 mg daily.", (44, 44, 50, "milligram", "mass", None, False)),
+    ("Temperatures ranged from -18 °C to -34 °C.", (-34, -34, -18, "degree Celsius", "temperature", None, False)),
+    ("It weighs 2,000.45±0.01 pounds.", (2000.45, None, None, "pound-mass", "mass", None, False)),
+])
+def test_figure_notations(text, expected):
+    test_figure_kinds(text, expected)
+
+
+def test_a_unit_written_once_is_shared_by_every_item():
+    assert [(v, u) for v, _, _, u, *_ in figures("They were given 45 and 50 mg of ethanol.")] == [
+        (45, "milligram"), (50, "milligram")]
+    assert [(v, u) for v, _, _, u, *_ in figures("I have seen 45 and 50 cases.")] == [(45, "cases"), (50, "cases")]
+    assert [(v, u, fam) for v, _, _, u, fam, *_ in figures("The Rogers, 27 and 29 years old, rode on.")] == [
+        (27, "year of age", "age"), (29, "year of age", "age")]
+
+
+def test_a_change_from_one_figure_to_another_is_not_a_range():
+    assert [(v, lo) for v, lo, *_ in figures("Rates rose from 3% to 5% this year.")] == [(3, None), (5, None)]
+
+
+def test_a_currency_sign_belongs_to_the_number_it_is_written_on():
+    got = [(v, u) for v, _, _, u, *_ in figures("He received nine $2,500 donations.")]
+    assert got == [(9, "donations"), (2500, "dollar")]
+    got = [(v, u) for v, _, _, u, *_ in figures("They blamed thousands of $12-an-hour workers.")]
+    assert got == [(1000, "workers"), (12, "dollar per hour")]
+    assert [(v, u) for v, _, _, u, *_ in figures("It costs 10 rmb or 20 usd.")] == [
+        (10, "chinese yuan"), (20, "dollar")]
+
+
+def test_dollars_and_cents_are_one_amount_only_without_cents_already():
+    assert [(v, u) for v, _, _, u, *_ in figures("It costs 3 dollars and 50 cents.")] == [(3.5, "dollar")]
+    assert [(v, u) for v, _, _, u, *_ in figures("The cost is $4.25 and 32 is the quantity.")] == [
+        (4.25, "dollar"), (32, None)]
+
+
+def test_list_markers_are_not_figures():
+    assert figures("Reasons: 1) the cost; 2) the time.") == []
+
+
+def test_one_of_is_not_a_proportion():
+    assert [fam for _, _, _, _, fam, *_ in figures("Rubio is one of the most successful candidates.")] != [
+        "fraction"]
+
+
+def test_a_month_name_next_to_a_number_only_makes_a_date_of_a_day_or_a_year():
+    assert figures("It fell on 5 May.") == []
+    assert [(v, u) for v, _, _, u, *_ in figures("$ 20,000.00 $ 37,305.97 february expenses")] == [
+        (20000, "dollar"), (37305.97, "dollar")]

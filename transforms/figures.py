@@ -4,10 +4,13 @@ Used by claims (transforms/claims.py) and by story signals (transforms/dedup.py)
 it on third-party quantity sets. Works over `transforms.ner_model.split_words` words, so offsets agree with the
 entities and the attribution spans.
 
-- Numbers: digits (3,000 / 1.5 / 2 1/2 / 3k / 12,000-strong / 200lbs), spelled numbers ("ninety five", "two
-  hundred and fifty", "a dozen"), scales (thousand … trillion, k / m / bn / mn), vague magnitudes ("tens of
-  thousands", "hundreds of") and ranges ("$200,000 to $300,000", "10-15", "between 5 and 7").
-- Units: currencies (symbols, codes and names, `Y=` for yen included), percent / percentage points / basis points,
+- Numbers: digits (3,000 / 1.5 / 2 1/2 / 3k / 12,000-strong / 200lbs / 12,34,567 / 10 000 / 4e14 / 2.48×10−5),
+  spelled numbers ("ninety five", "two hundred and fifty", "a dozen"), fractions ("two-thirds of", "one sixth"),
+  scales (thousand … trillion, k / m / bn / mn), vague magnitudes ("tens of thousands", "hundreds of") and ranges
+  ("$200,000 to $300,000", "10-15", "between 5 and 7", "ranged from -18 °C to -34 °C"). A unit written once is
+  shared by the items before it ("45 and 50 mg"); a tolerance ("± 0.01") is not a figure of its own.
+- Units: currencies (symbols, codes and names, `Y=` for yen, "USD115", scaled codes "MEUR 120" included),
+  rates ("$70 a barrel", "12-cent-a-share"), percent / percentage points / basis points,
   and the measurement units of quantulum3's unit lexicon (its `load.units`: length, area, mass, volume, speed,
   power, temperature, time, data …), matched by name or, when written next to the number, by symbol. Durations
   (time units) are the family `duration`; "N years old" / "N-year-old" / "aged N" is `age`. Any other noun after
@@ -19,6 +22,7 @@ Word lists live in transforms/data/figure_words.json, not in code.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -78,7 +82,10 @@ def unit_lexicon() -> tuple[dict, dict, dict]:
     names = {k: tuple(v) for k, v in data["names"].items()}
     for surface, (unit, fam) in words_table()["units_extra"].items():
         names[surface] = (unit, fam)
-    return names, {k: tuple(v) for k, v in data["symbols"].items()}, {k: tuple(v) for k, v in data["glued"].items()}
+    symbols, glued = ({k: tuple(v) for k, v in data[key].items()} for key in ("symbols", "glued"))
+    for table in (symbols, glued):  # the micro sign µ (U+00B5) is also written as the Greek mu μ (U+03BC)
+        table.update({k.replace("µ", "μ"): v for k, v in table.items() if "µ" in k})
+    return names, symbols, glued
 
 
 def build_unit_lexicon() -> dict:
@@ -122,7 +129,12 @@ def build_unit_lexicon() -> dict:
             "glued": dict(sorted((k, v) for k, v in glued.items() if v))}
 
 
-_NUM = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+# "3,000", "12,34,567.89" (Indian lakh grouping), "1.5"
+_NUM = r"(?:\d{1,3}(?:,\d{3})+|\d{1,2}(?:,\d{2})+,\d{3}|\d+)(?:\.\d+)?"
+# scientific notation written in one word: "4e14", "9.83e-3", "5.5x10-3", "3×10^8"
+_SCIENTIFIC = re.compile(r"^(\d+(?:\.\d+)?)(?:[eE]|[x×]10\^?)([-−+]?\d{1,3})$")
+# a currency code written onto the digits: "USD115.5"
+_CODE_GLUED = re.compile(r"^([A-Z]{3})(" + _NUM + r")$")
 # one word: "3,000", "1.5", "10-15" (a range), "2½", "200lbs", "3-inch", "24703m2", "12,000-strong", "3k"
 _DIGITS_WORD = re.compile(r"^(" + _NUM + r")(?:[-–](" + _NUM + r"))?([½¼¾⅓⅔⅛]?)(?:-?([A-Za-z°µμ][A-Za-z°µμ/-]*\d?))?$")
 _VULGAR = {"½": 0.5, "¼": 0.25, "¾": 0.75, "⅓": 1 / 3, "⅔": 2 / 3, "⅛": 0.125}
@@ -142,7 +154,7 @@ def _number_at(words, i, table) -> tuple[float, int, dict] | None:
     low = w.lower()
     spelled = table["spelled"]
     info = {"glued": None, "spelled": False, "high": None, "money_scale": None, "needs_unit": False,
-            "sign_word": None}
+            "bare_fraction": False, "sign_word": None}
     if "-" in low and low.split("-")[0] in spelled:  # twenty-one, six-mile, two-year-old
         parts = low.split("-")
         if len(parts) >= 2 and parts[1] in spelled and spelled[parts[0]] >= 20 and spelled[parts[1]] < 10:
@@ -167,18 +179,33 @@ def _number_at(words, i, table) -> tuple[float, int, dict] | None:
             return _and_a_half(words, value, j, dict(info, spelled=True))
         return None
     if w in _VULGAR:
-        return _VULGAR[w], i, dict(info, needs_unit=True)
-    m = _DIGITS_WORD.match(w)
-    if not m:
-        return None
-    value = float(m.group(1).replace(",", "")) + _VULGAR.get(m.group(3), 0.0)
-    if m.group(2):
-        info["high"] = float(m.group(2).replace(",", ""))
-    glued = m.group(4)
+        return _VULGAR[w], i, dict(info, needs_unit=True, bare_fraction=True)
+    sci = _SCIENTIFIC.match(w)
+    coded = _CODE_GLUED.match(w)
+    if sci:
+        value, glued, j = float(sci.group(1)) * 10.0 ** int(sci.group(2).replace("−", "-")), None, i
+    elif coded and coded.group(1) in table["currency_prefixes"]:  # "USD115.5"
+        info["currency"] = tuple(table["currency_prefixes"][coded.group(1)])
+        value, glued, j = float(coded.group(2).replace(",", "")), None, i
+    else:
+        m = _DIGITS_WORD.match(w)
+        if not m:
+            return None
+        value = float(m.group(1).replace(",", "")) + _VULGAR.get(m.group(3), 0.0)
+        if m.group(2):
+            info["high"] = float(m.group(2).replace(",", ""))
+        glued, j = m.group(4), i
+        power = _times_ten_power(words, i) if not glued else None
+        if power:  # "2.48×10−5", "3 x 10^8"
+            value, j = value * 10.0 ** power[0], power[1]
+        elif not glued and not m.group(2) and re.fullmatch(r"\d{1,3}", w):
+            while j + 1 < len(words) and re.fullmatch(r"\d{3}", words[j + 1].text) and \
+                    words[j + 1].start == words[j].end + 1 and \
+                    not (j + 2 < len(words) and words[j + 2].text == "/"):
+                value, j = value * 1000 + float(words[j + 1].text), j + 1  # "10 000": a space groups thousands
     if i > 0 and words[i - 1].text in ("-", "−") and words[i - 1].end == words[i].start and \
-            (i == 1 or words[i - 2].end < words[i - 1].start):
-        value, info["sign_word"] = -value, i - 1  # "-5 degrees"
-    j = i
+            (i == 1 or words[i - 2].end < words[i - 1].start or words[i - 2].text in table["currency_prefixes"]):
+        value, info["sign_word"] = -value, i - 1  # "-5 degrees", "$-99.99"
     if glued:
         g = glued.lower()
         if g in table["glued_scales"]:
@@ -202,7 +229,7 @@ def _number_at(words, i, table) -> tuple[float, int, dict] | None:
             words[j + 1].start == words[j].end and words[j + 2].start == words[j + 1].end and \
             0 < value < int(words[j + 2].text) and (i == 0 or words[i - 1].text != "/"):
         value, j = value / int(words[j + 2].text), j + 2
-        info["needs_unit"] = True
+        info["needs_unit"] = info["bare_fraction"] = True
     elif j + 1 < len(words) and words[j + 1].text in _VULGAR and words[j + 1].start == words[j].end + 1:
         value, j = value + _VULGAR[words[j + 1].text], j + 1
     while j + 1 < len(words) and words[j + 1].text.lower() in table["scales"] and not info["glued"] and \
@@ -212,6 +239,23 @@ def _number_at(words, i, table) -> tuple[float, int, dict] | None:
             info["high"] *= table["scales"][words[j + 1].text.lower()]
         j += 1
     return _and_a_half(words, value, j, info)
+
+
+def _times_ten_power(words, i) -> tuple[int, int] | None:
+    """(exponent, last word) of '×10−5' / 'x10^8' / '× 10^8' written after the number at word i."""
+    k = i + 1
+    if k + 1 >= len(words) or words[k].text not in ("×", "x", "X") or words[k + 1].text != "10":
+        return None
+    k += 2
+    if k < len(words) and words[k].text == "^":
+        k += 1
+    sign = 1
+    if k < len(words) and words[k].text in ("-", "−", "+") and words[k].start == words[k - 1].end:
+        sign, k = (-1 if words[k].text != "+" else 1), k + 1
+    if k < len(words) and words[k].text.isdigit() and len(words[k].text) <= 3 and \
+            words[k].start == words[k - 1].end:
+        return sign * int(words[k].text), k
+    return None
 
 
 def _and_a_half(words, value, j, info):
@@ -271,9 +315,12 @@ def _unit_from(words, j, table, lexicon, allow_symbols: bool):
     if j + 1 < len(words):
         cur = table["currency_prefixes"]
         nxt = words[j + 1].text
+        # the sign of "thousands of $12" and "nine $2,500 donations" is the next number's
+        prefixes_next = j + 2 < len(words) and words[j + 2].text[:1].isdigit() and (
+            words[j].text.lower() == "of" or (not nxt.isalpha() and words[j + 1].end == words[j + 2].start))
         for key in (nxt, nxt.upper()):
-            if key in cur and (not key.isalpha() or key.isupper()):
-                return cur[key][0], cur[key][1], j + 1
+            if key in cur and (not key.isalpha() or key.isupper()) and not prefixes_next:
+                return cur[key][0], cur[key][1], j + 1  # "10 $", "10 rmb"
     for n in (4, 3, 2, 1):
         if j + n >= len(words):
             continue
@@ -305,6 +352,55 @@ def _unit_from(words, j, table, lexicon, allow_symbols: bool):
 
 
 _POWERS = {"2": ("square", "area"), "²": ("square", "area"), "3": ("cubic", "volume"), "³": ("cubic", "volume")}
+
+
+def _power_after(words, last, e) -> tuple[str, str, int] | None:
+    """('cubic', 'volume', last word) of a power written after a length unit: 'km^3', 'km cubed', 'm squared'."""
+    if last + 2 < e and words[last + 1].text == "^" and words[last + 2].text in ("2", "3") and \
+            words[last + 1].start == words[last].end:
+        return (*_POWERS[words[last + 2].text], last + 2)
+    if last + 1 < e and words[last + 1].text.lower() in ("squared", "cubed"):
+        return (*_POWERS["2" if words[last + 1].text.lower() == "squared" else "3"], last + 1)
+    return None
+
+
+def _unit_symbol_apart(text, words, j, s, e, table, lexicon) -> tuple[str, str, int] | None:
+    """A unit symbol written apart from the number that the plain lookup leaves alone because it is ambiguous,
+    read where the context settles it:
+    - in brackets, as tables write it: '20 (kg)', '20 [kg]';
+    - 'in' for inches at the end of a clause, before a dimension ('2 1/2 in thick') or after feet ('6 ft 2 in');
+    - 'm' for metres unless a plural noun follows ('1.5 m people' is millions);
+    - 'C' for degrees Celsius ('30 C outside');
+    - an unpaired double quote for inches ('a 9" plate', but not the closing quote of '"we won 10"')."""
+    names, symbols, _ = lexicon
+    if j + 1 >= e:
+        return None
+    nxt = words[j + 1].text
+    after = words[j + 2].text if j + 2 < e else ""
+    if nxt in ("(", "[", "{", "<") and j + 3 < e and words[j + 3].text in (")", "]", "}", ">"):
+        inner = words[j + 2].text
+        got = symbols.get(inner) or names.get(inner.lower()) or table["units_extra"].get(inner.lower())
+        if got and got[1] not in ("count", "duration"):
+            return got[0], got[1], j + 3
+        return None
+    if nxt == "in":
+        feet_before = j >= 2 and words[j - 1].text.lower() in ("ft", "feet", "foot", "'")
+        if feet_before or after in ("", ".", ",", ";", ")") or after.lower() in table["dimension_adjectives"]:
+            return "inch", "length", j + 1
+        return None
+    if nxt == "m":
+        if after and (_is_plural_noun(after.lower(), table) or after.lower() in table["units_extra"]):
+            return None
+        return "metre", "length", j + 1
+    if nxt == "C" and not after[:1].isupper():
+        return "degree Celsius", "temperature", j + 1
+    if nxt in ('"', "″"):
+        start = words[s].start if s < len(words) else 0
+        end = words[e - 1].end if e - 1 < len(words) else len(text)
+        before, rest = text[start:words[j + 1].start], text[words[j + 1].end:end]
+        if nxt == "″" or (before.count('"') % 2 == 0 and '"' not in rest):
+            return "inch", "length", j + 1
+    return None
 
 
 def _powered_unit(symbol: str, symbols: dict) -> tuple[str, str] | None:
@@ -342,17 +438,31 @@ def _currency_before(words, i, s, table):
     """(currency unit, family, first word index) of a currency written before the number at word i: '$', 'US$',
     'HK $', 'Y=', 'C$', 'rmb 10', 'nzd$15'."""
     cur = table["currency_prefixes"]
+    if i - 1 >= s and _scaled_currency(words[i - 1].text, table):
+        unit, fam, mult = _scaled_currency(words[i - 1].text, table)
+        return unit, fam, i - 1, mult
     for n in (3, 2, 1):
         if i - n < s:
             continue
         ws = words[i - n:i]
         spaced = any(ws[m].end != ws[m + 1].start for m in range(len(ws) - 1))
-        if spaced and not (n == 2 and ws[0].text.isalpha() and len(ws[0].text) >= 2 and ws[1].text == "$"):
-            continue  # only "HK $" / "us $" may carry a space
+        if spaced and not (n == 2 and ws[0].text.isalpha() and ws[1].text == "$" and
+                           (len(ws[0].text) >= 2 or ws[0].text in "CcRS")):
+            continue  # only "HK $" / "us $" / "c $" may carry a space
         glued = "".join(w.text for w in ws)
         for key in (glued, glued.upper()):
             if key in cur and (key == glued or n > 1 or len(key) == 3):
-                return cur[key][0], cur[key][1], i - n
+                return cur[key][0], cur[key][1], i - n, 1.0
+    return None
+
+
+def _scaled_currency(word: str, table) -> tuple[str, str, float] | None:
+    """(unit, family, multiplier) of a currency code with a scale letter, as business reports write millions:
+    'MUSD', 'MEUR', 'MSEK' (million), 'BUSD' (billion), 'KSEK' / 'kEUR' (thousand)."""
+    if len(word) == 4 and word[0] in table["currency_code_scales"] and word[1:] in table["currency_prefixes"] and \
+            word[1:].isupper():
+        unit, fam = table["currency_prefixes"][word[1:]]
+        return unit, fam, table["currency_code_scales"][word[0]]
     return None
 
 
@@ -363,8 +473,10 @@ def _measure_follows(words, j, table) -> bool:
     nxt = words[j + 1].text
     low = nxt.lower()
     extra = table["units_extra"].get(low)
+    symbol = unit_lexicon()[1].get(nxt)
     return nxt in ("%",) or (extra is not None and extra[1] != "duration") or \
-        nxt in table["currency_prefixes"] or low in unit_lexicon()[0]
+        nxt in table["currency_prefixes"] or low in unit_lexicon()[0] or \
+        (symbol is not None and len(nxt) >= 2 and symbol[1] not in ("count", "duration"))
 
 
 def _is_not_a_figure(words, i, j, value, text, s, info, table) -> bool:
@@ -375,7 +487,9 @@ def _is_not_a_figure(words, i, j, value, text, s, info, table) -> bool:
     if _ORDINAL.match(raw):
         return True
     prev2 = words[i - 2].text.lower() if i >= 2 else ""
-    if low_prev in table["months"] or low_next in table["months"] or low_next in ("st", "nd", "rd", "th") or \
+    day_or_year = float(value).is_integer() and (1 <= value <= 31 or 1000 <= value <= 2100)
+    if (day_or_year and (low_prev in table["months"] or low_next in table["months"])) or \
+            low_next in ("st", "nd", "rd", "th") or \
             (i >= 1 and words[i - 1].text == "." and prev2 in table["months"]):  # "Sept. 30"
         return True
     if info.get("year_like") is not False and re.fullmatch(r"\d{4}", raw) and 1800 <= value <= 2100:
@@ -388,6 +502,8 @@ def _is_not_a_figure(words, i, j, value, text, s, info, table) -> bool:
         return True
     if prev == "(" and nxt == ")" and not info.get("glued"):
         return True  # page furniture: "Comments (2)"
+    if nxt == ")" and (i == s or prev in (";", ":", ".")) and re.fullmatch(r"\d{1,2}", raw):
+        return True  # a list marker: "1) ...; 2) ..."
     # a number inside a name: "Boeing 737", "Section 427", "Apollo 11", "No. 5", "#3" (but "Clinton 47.1 percent")
     named = prev.isalpha() and len(prev) > 1 and prev[:1].isupper() and not prev.isupper() and \
         low_prev not in table["capitalized_before_figures"] and low_prev not in table["currency_words"]
@@ -409,7 +525,8 @@ def parse_figures(text: str, words: Sequence, sentences: Sequence[tuple[int, int
     for s, e in sentences:
         k = s
         while k < e:
-            fig = _figure_at(text, words, k, s, e, table, lexicon, is_entity_word)
+            floor = figures[-1].word_end if figures else 0
+            fig = _figure_at(text, words, k, s, e, table, lexicon, is_entity_word, floor)
             if fig is None:
                 k += 1
                 continue
@@ -418,41 +535,70 @@ def parse_figures(text: str, words: Sequence, sentences: Sequence[tuple[int, int
                 continue
             figures.append(fig)
             k = fig.word_end
-    return _merge_unit_ranges(words, figures)
+    return _merge_unit_ranges(words, figures, table)
 
 
-def _merge_unit_ranges(words, figures: list[Figure]) -> list[Figure]:
-    """'44 mg to 50 mg', '$5m-$7m': two figures of one unit joined by 'to' or a dash are one range (not after
-    'from': "rose from 3% to 5%" is a change)."""
+def _merge_unit_ranges(words, figures: list[Figure], table) -> list[Figure]:
+    """Figures that read as one, or that share a unit written once:
+    - '3 dollars 50 cents', '15 dollars 50': one amount;
+    - '44 mg to 50 mg', '$5m-$7m', 'between 44 mg and 50 mg', 'ranged from -18 °C to -34 °C': one range (not a
+      plain 'from … to': "rose from 3% to 5%" is a change);
+    - '45 and 50 mg', '10 or 20 km': the bare first number takes the unit written after the second;
+    - '2,000.45 ± 0.01 pounds': the tolerance is not a figure of its own."""
     out: list[Figure] = []
+    range_verbs = table["range_verbs"]
     for f in figures:
         prev = out[-1] if out else None
         between = [w.text.lower() for w in words[prev.word_end:f.number_start]] if prev else []
         # "3 dollars 50 cents", "thirteen dollars and forty-five cents", "15 dollars 50": one amount
         if prev is not None and prev.unit_family and prev.unit_family.startswith("money:") and \
                 prev.unit not in ("cent", "penny") and prev.value_high is None and between in ([], ["and"]) and \
+                float(prev.value).is_integer() and \
                 f.value is not None and 0 < f.value < 100 and float(f.value).is_integer() and \
                 (f.unit in ("cent", "penny") or (f.unit is None and f.unit_family == "count")):
-            out[-1] = Figure(prev.start, f.end, prev.number_start, f.word_end, prev.value + f.value / 100, None,
-                             None, prev.value_text, prev.unit, prev.unit_family, prev.qualifier,
-                             prev.approximate, prev.vague, prev.unit_word)
+            out[-1] = _replace(prev, end=f.end, word_end=f.word_end, value=prev.value + f.value / 100)
             continue
-        if prev is not None and prev.value_high is None and f.value_high is None and prev.unit == f.unit and \
-                prev.unit_family == f.unit_family and prev.unit_family != "count" and \
-                between and between[0] in ("to", "-", "–") and len(between) <= 2 and \
-                f.value is not None and prev.value is not None and f.value > prev.value and \
-                not (prev.number_start > 0 and words[prev.number_start - 1].text.lower() == "from"):
-            out[-1] = Figure(prev.start, f.end, prev.number_start, f.word_end, prev.value, prev.value, f.value,
-                             prev.value_text, prev.unit, prev.unit_family, prev.qualifier, prev.approximate,
-                             prev.vague, prev.unit_word)
+        if prev is None or f.value is None or prev.value is None or prev.value_high is not None or \
+                f.value_high is not None:
+            out.append(f)
             continue
+        measured = f.unit_family not in (None, "count", "fraction")
+        # no unit of its own, or only the noun that the next figure has: "27 and 29 years old"
+        bare = (prev.unit is None and prev.unit_family == "count") or \
+            (prev.unit_word is not None and prev.unit_word >= f.number_start)
+        if measured and bare and between in (["±"], ["+", "/", "-"], ["+/-"]):
+            out[-1] = _replace(prev, end=f.end, word_end=f.word_end, unit=f.unit, unit_family=f.unit_family,
+                               unit_word=None)
+            continue  # "2,000.45 ± 0.01 pounds"
+        b = prev.number_start - 1
+        if b >= 0 and words[b].text in ("-", "−") and words[b].end == words[prev.number_start].start:
+            b -= 1  # the minus sign of "-18 °C"
+        before = words[b].text.lower() if b >= 0 else ""
+        before2 = words[b - 1].text.lower() if b >= 1 else ""
+        ranged = before == "between" and between[:1] == ["and"] or \
+            before == "from" and before2 in range_verbs and between[:1] == ["to"] or \
+            before != "from" and between[:1] in (["to"], ["-"], ["–"]) and f.value > prev.value
+        if ranged and len(between) <= 2 and bare and measured:
+            prev = _replace(prev, unit=f.unit, unit_family=f.unit_family, unit_word=None)  # "between 44 and 50 mg"
+        if ranged and len(between) <= 2 and prev.unit == f.unit and prev.unit_family == f.unit_family and \
+                prev.unit_family != "count":
+            low, high = min(prev.value, f.value), max(prev.value, f.value)
+            out[-1] = _replace(prev, end=f.end, word_end=f.word_end, value=low, value_low=low, value_high=high)
+            continue
+        if measured and bare and between in (["and"], ["or"], [","]):
+            out[-1] = _replace(prev, unit=f.unit, unit_family=f.unit_family, unit_word=None)  # "45 and 50 mg"
         out.append(f)
     return out
 
 
+def _replace(fig: Figure, **changes) -> Figure:
+    return dataclasses.replace(fig, **changes)
+
+
 def _fraction_at(words, k, e, table) -> tuple[float, int] | None:
-    """(value, last word) of a spelled fraction at word k: 'two-thirds', 'one-half', or before 'of': 'three
-    quarters of', 'a third of', 'half of'. Not 'two quarters' alone (a count of quarters), nor 'a third party'."""
+    """(value, last word) of a spelled fraction at word k: 'two-thirds', 'one-half', 'one sixth', 'three halves',
+    or before 'of': 'three quarters of', 'a third of', 'half of'. Not 'two quarters' alone (a count of quarters),
+    nor 'a third party'."""
     denominators, spelled = table["fraction_words"], table["spelled"]
     low = words[k].text.lower()
     num, dash, den = low.partition("-")
@@ -463,13 +609,17 @@ def _fraction_at(words, k, e, table) -> tuple[float, int] | None:
         numerator = 1 if low in ("a", "one") else spelled.get(low) if low in spelled else None
         if numerator and numerator <= 20:
             return numerator / denominators[words[k + 1].text.lower()], k + 1
+    den = words[k + 1].text.lower() if k + 1 < e else ""
+    if den in denominators and low in spelled and low != "a" and 0 < spelled[low] <= 20 and \
+            not den.startswith("quarter") and (spelled[low] == 1) != den.endswith("s"):
+        return spelled[low] / denominators[den], k + 1  # "one sixth", "three halves" (numerator and number agree)
     if low == "half" and k + 1 < e and words[k + 1].text.lower() == "of" and \
             (k == 0 or words[k - 1].text.lower() not in table["half_of_not_a_share"]):
         return 0.5, k  # "half of the voters", not "the first half of the year"
     return None
 
 
-def _figure_at(text, words, k, s, e, table, lexicon, is_entity_word):
+def _figure_at(text, words, k, s, e, table, lexicon, is_entity_word, floor=0):
     low = words[k].text.lower()
     vague = table["vague"]
     fraction = _fraction_at(words, k, e, table)
@@ -496,10 +646,17 @@ def _figure_at(text, words, k, s, e, table, lexicon, is_entity_word):
     if _is_not_a_figure(words, k, j, value, text, s, info, table):
         return j
     first = info["sign_word"] if info.get("sign_word") is not None else k
-    currency = _currency_before(words, first, s, table)
+    # not a currency already read as the previous figure's unit: "10 rmb 20 usd"
+    currency = _currency_before(words, first, max(s, floor), table)
     unit = fam = None
     if currency:
-        unit, fam, first = currency
+        unit, fam, first, mult = currency
+        value *= mult
+        if info.get("high") is not None:
+            info["high"] *= mult
+    elif info.get("currency"):  # "USD115"
+        unit, fam = info["currency"]
+        currency = info["currency"]
     low_value = high_value = None
     if info.get("high") is not None and info["high"] > value:
         low_value, high_value = value, info["high"]
@@ -507,7 +664,9 @@ def _figure_at(text, words, k, s, e, table, lexicon, is_entity_word):
     r = j + 1
     if r + 1 < e and words[r].text == "-" and words[r + 1].text.lower() == "to":
         r += 1  # "8- to 16-meter"
-    after_from = first - 1 >= s and words[first - 1].text.lower() == "from"  # "rose from 3% to 5%": a change
+    # "rose from 3% to 5%" is a change, "ranged from 3% to 5%" a range
+    after_from = first - 1 >= s and words[first - 1].text.lower() == "from" and \
+        not (first - 2 >= s and words[first - 2].text.lower() in table["range_verbs"])
     if high_value is None and not after_from and r + 1 < e and words[r].text.lower() in ("to", "-", "–", "and") \
             and (words[r].text.lower() != "and" or (k - 1 >= s and words[k - 1].text.lower() == "between")):
         r2 = r + 1
@@ -528,11 +687,13 @@ def _figure_at(text, words, k, s, e, table, lexicon, is_entity_word):
     return _finish(text, words, first, k, j, low_value if low_value is not None else value, low_value, high_value,
                    None, s, e, table, lexicon, is_entity_word, currency=(unit, fam) if currency else None,
                    glued=info.get("glued"), needs_unit=info.get("needs_unit", False),
+                   bare_fraction=info.get("bare_fraction", False),
                    money_scale=info.get("money_scale"))
 
 
 def _finish(text, words, first, k, j, value, low, high, value_text, s, e, table, lexicon, is_entity_word, *,
-            vague=False, currency=None, glued=None, needs_unit=False, money_scale=None, fraction=False):
+            vague=False, currency=None, glued=None, needs_unit=False, money_scale=None, fraction=False,
+            bare_fraction=False):
     unit = fam = None
     if currency and money_scale:  # "$5m", "£2.1bn"
         mult = table["money_scales"][money_scale]
@@ -553,6 +714,14 @@ def _finish(text, words, first, k, j, value, low, high, value_text, s, e, table,
             glued = None
     if glued and "-" in glued and glued.rsplit("-", 1)[1].lower() in table["dimension_adjectives"]:
         glued = glued.rsplit("-", 1)[0]  # "a 5m-high wall"
+    glued_rate = None
+    per = re.fullmatch(r"(?:(.+?)-)?(?:a|an|per)-([a-z]+)", glued or "", re.I)
+    if per and per.group(2).lower() in table["rate_denominators"]:  # "a 12-cent-a-share dividend", "$70-a-share"
+        glued, glued_rate = per.group(1), " per " + table["rate_denominators"][per.group(2).lower()]
+        if glued and glued.lower() in table["scales"]:  # "$400-million-a-year"
+            mult = table["scales"][glued.lower()]
+            value, low, high = (x * mult if x is not None else None for x in (value, low, high))
+            glued = None
     if glued and j + 2 < e and words[j + 1].text == "/" and words[j + 1].start == words[j].end and \
             words[j + 2].start == words[j + 1].end:
         rate = lexicon[0].get(f"{glued}/{words[j + 2].text}".lower())
@@ -585,17 +754,30 @@ def _finish(text, words, first, k, j, value, low, high, value_text, s, e, table,
             mult = table["scales"].get(scale) or table["money_scales"][scale]
             value, low, high = (x * mult if x is not None else None for x in (value, low, high))
             last = j + 1
+    if glued_rate and unit:
+        unit += glued_rate
     if fraction:  # of a unit ("one-half mile", "three-quarters of a mile"), else a proportion ("two-thirds of voters")
         got = _unit_from(words, j, table, lexicon, allow_symbols=False)
         if not got and j + 2 < e and words[j + 1].text.lower() == "of" and words[j + 2].text.lower() in ("a", "an"):
             got = _unit_from(words, j + 2, table, lexicon, allow_symbols=False)
         unit, fam, last = got if got else (None, "fraction", j)
+    scaled = _scaled_currency(words[j + 1].text, table) if unit is None and fam is None and j + 1 < e else None
+    if scaled:  # "30 MUSD"
+        unit, fam, mult = scaled
+        value, low, high = (x * mult if x is not None else None for x in (value, low, high))
+        last = j + 1
     if unit is None and fam is None:
-        got = _unit_from(words, j, table, lexicon, allow_symbols=False)
+        got = _unit_from(words, j, table, lexicon, allow_symbols=False) or \
+            _unit_symbol_apart(text, words, j, s, e, table, lexicon)
         if got:
             unit, fam, last = got
             if unit == "pound-mass" and words[j].text.lower() in table["scales"]:
                 unit, fam = "pound sterling", "money:GBP"  # "361 million pounds" is money
+    if fam in ("length", "area") and unit and not unit.startswith(("square ", "cubic ")):
+        power = _power_after(words, last, e)
+        if power:  # "4km^3", "4 km cubed"
+            word, family, last = power
+            unit, fam = f"{word} {unit}", family
     if fam and fam.startswith("money:") and not currency and last + 1 < e and \
             words[last + 1].text.lower() in table["scales"] and words[j].text.lower() not in table["scales"]:
         mult = table["scales"][words[last + 1].text.lower()]  # "75 USD million"
@@ -603,6 +785,8 @@ def _finish(text, words, first, k, j, value, low, high, value_text, s, e, table,
         last += 1
     if fam == "duration" and last + 1 < e and words[last + 1].text.lower() == "old":
         unit, fam, last = unit + " of age", "age", last + 1
+    elif fam == "duration" and last + 2 < e and words[last + 1].text == "-" and words[last + 2].text.lower() == "old":
+        unit, fam, last = unit + " of age", "age", last + 2  # "28 - year - old" (tokenized text)
     elif fam == "duration" and last + 2 < e and words[last + 1].text.lower() == "of" and \
             words[last + 2].text.lower() == "age":
         unit, fam, last = unit + " of age", "age", last + 2
@@ -617,8 +801,14 @@ def _finish(text, words, first, k, j, value, low, high, value_text, s, e, table,
         noun = count_noun_after(words, j, e, table, is_entity_word, singular=value == 1)
         if noun is not None:
             unit, fam, unit_word = words[noun].text.lower(), "count", noun
-            if noun <= j + 3:
+            listed = any(words[m].text[:1].isdigit() for m in range(j + 1, noun)) and \
+                (words[j + 1].text.lower() in ("and", "or", ",", "to", "±", "+") or
+                 words[j + 1].text in table["currency_prefixes"])
+            if noun <= j + 3 and not listed:
                 last = noun  # "3,000 North Korean troops" is the figure; "39 of the 62 drones" only "39"
+            # "45 and 50 cases", "nine $2,500 donations": the noun is the next figure's, which is a figure of its own
+        elif needs_unit and bare_fraction and j + 1 < e and words[j + 1].text.lower() == "of":
+            fam = "fraction"  # "1/40 of the wavelength"
         elif needs_unit:
             return j
         else:
