@@ -22,12 +22,11 @@ Word lists live in transforms/data/figure_words.json, not in code.
 """
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 PARSER = "figures/1"
@@ -556,7 +555,7 @@ def _merge_unit_ranges(words, figures: list[Figure], table) -> list[Figure]:
                 float(prev.value).is_integer() and \
                 f.value is not None and 0 < f.value < 100 and float(f.value).is_integer() and \
                 (f.unit in ("cent", "penny") or (f.unit is None and f.unit_family == "count")):
-            out[-1] = _replace(prev, end=f.end, word_end=f.word_end, value=prev.value + f.value / 100)
+            out[-1] = replace(prev, end=f.end, word_end=f.word_end, value=prev.value + f.value / 100)
             continue
         if prev is None or f.value is None or prev.value is None or prev.value_high is not None or \
                 f.value_high is not None:
@@ -567,32 +566,28 @@ def _merge_unit_ranges(words, figures: list[Figure], table) -> list[Figure]:
         bare = (prev.unit is None and prev.unit_family == "count") or \
             (prev.unit_word is not None and prev.unit_word >= f.number_start)
         if measured and bare and between in (["±"], ["+", "/", "-"], ["+/-"]):
-            out[-1] = _replace(prev, end=f.end, word_end=f.word_end, unit=f.unit, unit_family=f.unit_family,
-                               unit_word=None)
+            out[-1] = replace(prev, end=f.end, word_end=f.word_end, unit=f.unit, unit_family=f.unit_family,
+                          unit_word=None)
             continue  # "2,000.45 ± 0.01 pounds"
         b = prev.number_start - 1
         if b >= 0 and words[b].text in ("-", "−") and words[b].end == words[prev.number_start].start:
             b -= 1  # the minus sign of "-18 °C"
         before = words[b].text.lower() if b >= 0 else ""
         before2 = words[b - 1].text.lower() if b >= 1 else ""
-        ranged = before == "between" and between[:1] == ["and"] or \
-            before == "from" and before2 in range_verbs and between[:1] == ["to"] or \
-            before != "from" and between[:1] in (["to"], ["-"], ["–"]) and f.value > prev.value
+        ranged = (before == "between" and between[:1] == ["and"]) or \
+            (before == "from" and before2 in range_verbs and between[:1] == ["to"]) or \
+            (before != "from" and between[:1] in (["to"], ["-"], ["–"]) and f.value > prev.value)
         if ranged and len(between) <= 2 and bare and measured:
-            prev = _replace(prev, unit=f.unit, unit_family=f.unit_family, unit_word=None)  # "between 44 and 50 mg"
+            prev = replace(prev, unit=f.unit, unit_family=f.unit_family, unit_word=None)  # "between 44 and 50 mg"
         if ranged and len(between) <= 2 and prev.unit == f.unit and prev.unit_family == f.unit_family and \
                 prev.unit_family != "count":
             low, high = min(prev.value, f.value), max(prev.value, f.value)
-            out[-1] = _replace(prev, end=f.end, word_end=f.word_end, value=low, value_low=low, value_high=high)
+            out[-1] = replace(prev, end=f.end, word_end=f.word_end, value=low, value_low=low, value_high=high)
             continue
         if measured and bare and between in (["and"], ["or"], [","]):
-            out[-1] = _replace(prev, unit=f.unit, unit_family=f.unit_family, unit_word=None)  # "45 and 50 mg"
+            out[-1] = replace(prev, unit=f.unit, unit_family=f.unit_family, unit_word=None)  # "45 and 50 mg"
         out.append(f)
     return out
-
-
-def _replace(fig: Figure, **changes) -> Figure:
-    return dataclasses.replace(fig, **changes)
 
 
 def _fraction_at(words, k, e, table) -> tuple[float, int] | None:
