@@ -180,7 +180,7 @@ def _number_at(words, i, table) -> tuple[float, int, dict] | None:
     if w in _VULGAR:
         return _VULGAR[w], i, dict(info, needs_unit=True, bare_fraction=True)
     sci = _SCIENTIFIC.match(w)
-    coded = _CODE_GLUED.match(w)
+    coded = None if sci else _CODE_GLUED.match(w)
     if sci:
         value, glued, j = float(sci.group(1)) * 10.0 ** int(sci.group(2).replace("−", "-")), None, i
     elif coded and coded.group(1) in table["currency_prefixes"]:  # "USD115.5"
@@ -437,9 +437,9 @@ def _currency_before(words, i, s, table):
     """(currency unit, family, first word index) of a currency written before the number at word i: '$', 'US$',
     'HK $', 'Y=', 'C$', 'rmb 10', 'nzd$15'."""
     cur = table["currency_prefixes"]
-    if i - 1 >= s and _scaled_currency(words[i - 1].text, table):
-        unit, fam, mult = _scaled_currency(words[i - 1].text, table)
-        return unit, fam, i - 1, mult
+    scaled = _scaled_currency(words[i - 1].text, table) if i - 1 >= s else None
+    if scaled:  # "MAUD 60"
+        return scaled[0], scaled[1], i - 1, scaled[2]
     for n in (3, 2, 1):
         if i - n < s:
             continue
