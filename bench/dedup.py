@@ -1,7 +1,11 @@
-"""Story-dedup scale benchmark: synthetic signatures through the candidate + resolve stages (ResolveStories) on
-the DirectRunner, at two corpus sizes, printing seconds, peak memory and the scaling exponent.
+"""Story-dedup scale benchmark: synthetic signatures through the candidate + resolve stages (ResolveStories:
+candidates, distributed connected components, average-link stories, threads) on the DirectRunner or on Beam's
+DaskRunner, at two corpus sizes, printing seconds, peak memory and the scaling exponent.
 
-    .venv/bin/python bench/dedup.py [--sizes 10000 100000] [--days 30]
+    .venv/bin/python bench/dedup.py [--sizes 10000 100000] [--days 30] [--runner dask [--dask-workers 2]]
+
+With `--runner dask` a dask.distributed LocalCluster (processes, one thread each) on this machine runs the
+pipeline through claimwire's DaskRunner (pipeline/dask_runner.py); its startup is outside the timing.
 
 The corpus is made of signatures (what DeduplicateStories compares), not text: stories of 1-8 articles whose
 embeddings scatter around a story centroid (cosine ~0.8) inside a shared topic (so unrelated stories also sit
@@ -67,7 +71,7 @@ def synthetic_chunk(chunk: int, n: int, days: float, seed: int = 11):
     return sigs, truth
 
 
-def run(n, days, params):
+def run(n, days, params, runner_args):
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
     out = {}
@@ -78,7 +82,7 @@ def run(n, days, params):
 
     chunks = list(range(math.ceil(n / CHUNK)))
     t0 = time.perf_counter()
-    with beam.Pipeline(options=PipelineOptions(["--runner=DirectRunner"])) as p:
+    with beam.Pipeline(options=PipelineOptions(runner_args)) as p:
         (p | beam.Create(chunks) | beam.FlatMap(lambda c: synthetic_chunk(c, n, days)[0]) | ResolveStories(params)
            | beam.combiners.ToList() | beam.Map(dump))
     seconds = time.perf_counter() - t0
@@ -113,23 +117,34 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--days", type=float, default=30.0)
+    ap.add_argument("--runner", choices=["direct", "dask"], default="direct")
+    ap.add_argument("--dask-workers", type=int, default=2)
     args = ap.parse_args()
     from transforms.common import Progress
     Progress.enabled = False
     params = StoryParams()
     results = []
-    print(f"story dedup candidate+resolve benchmark (DirectRunner, {os.cpu_count()} cores, {args.days:g} days)")
+    runner_args, cluster = ["--runner=DirectRunner"], None
+    if args.runner == "dask":
+        from distributed import LocalCluster
+        cluster = LocalCluster(n_workers=args.dask_workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None, host="127.0.0.1")
+        runner_args = ["--runner=pipeline.dask_runner.DaskRunner", "--dask_client_address", cluster.scheduler_address]
+    name = "DirectRunner" if cluster is None else f"DaskRunner, LocalCluster of {args.dask_workers} processes"
+    print(f"story dedup candidate+resolve benchmark ({name}, {os.cpu_count()} cores, {args.days:g} days)")
     for n in args.sizes:
         truth = {}
         for c in range(math.ceil(n / CHUNK)):
             truth.update(synthetic_chunk(c, n, args.days)[1])
-        seconds, assigned = run(n, args.days, params)
+        seconds, assigned = run(n, args.days, params, runner_args)
         precision, recall = pairwise(assigned, truth)
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         results.append((n, seconds))
         print(f"  {n:>7} articles: {seconds:7.1f} s  ({n / seconds:,.0f} articles/s)  peak RSS {rss:,.0f} MiB  "
               f"stories {len(set(assigned.values())):,} (true {len(set(truth.values())):,})  "
               f"pairwise P {precision:.3f} R {recall:.3f}")
+    if cluster is not None:
+        cluster.close()
     if len(results) >= 2:
         (n1, s1), (n2, s2) = results[0], results[-1]
         print(f"  scaling exponent {math.log(s2 / s1) / math.log(n2 / n1):.2f} (time ~ n^k between {n1:,} and {n2:,})")

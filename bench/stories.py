@@ -101,8 +101,8 @@ def run_claimwire(docs: list[dict], no_ner: bool) -> dict:
         argv = ["run", "--input", src, "--output", out, "--no-claims", "--quiet"] + (["--no-ner"] if no_ner else [])
         with contextlib.redirect_stdout(io.StringIO()):
             assert main(argv) == 0
-        rows = dataset.read_rows(out, "articles", ["source_id", "story_id"])
-    return {r["source_id"]: r["story_id"] for r in rows}
+        rows = dataset.read_rows(out, "articles", ["source_id", "story_id", "thread_id", "date_source"])
+    return {r["source_id"]: r for r in rows}
 
 
 def main():
@@ -115,18 +115,22 @@ def main():
     Progress.enabled = False
     loaders = {"ecbplus": lambda: ecbplus_docs(os.path.join(args.data, "ecbplus_odd_topics")),
                "40er": lambda: fortyer_docs(os.path.join(args.data, "giveme5w1h_40er"))}
-    print(f"{'set':<10}{'docs':>6}{'events':>8}{'stories':>9}{'pair P':>8}{'pair R':>8}{'pair F1':>9}{'B3 F1':>8}")
+    print(f"{'set':<10}{'level':<8}{'docs':>6}{'events':>8}{'groups':>8}{'pair P':>8}{'pair R':>8}{'pair F1':>9}"
+          f"{'B3 F1':>8}")
     for name in args.sets.split(","):
         docs = loaders[name]()
         gold = {d["id"]: d["gold"] for d in docs}
-        pred = run_claimwire(docs, args.no_ner)
-        missing = set(gold) - set(pred)
-        pred.update({i: f"missing:{i}" for i in missing})  # a document the run dropped is a story of its own
-        p, r, f = pairwise(pred, gold)
-        print(f"{name:<10}{len(docs):>6}{len(set(gold.values())):>8}{len(set(pred.values())):>9}"
-              f"{p:>8.3f}{r:>8.3f}{f:>9.3f}{bcubed(pred, gold):>8.3f}" + (f"  ({len(missing)} not written)"
-                                                                         if missing else ""))
-
+        rows = run_claimwire(docs, args.no_ner)
+        missing = set(gold) - set(rows)
+        dated = collections.Counter(rows[i]["date_source"] or "undated" for i in gold if i in rows)
+        for level in ("story", "thread"):
+            # a document the run dropped is a group of its own
+            pred = {i: rows[i][f"{level}_id"] if i in rows else f"missing:{i}" for i in gold}
+            p, r, f = pairwise(pred, gold)
+            print(f"{name:<10}{level:<8}{len(docs):>6}{len(set(gold.values())):>8}{len(set(pred.values())):>8}"
+                  f"{p:>8.3f}{r:>8.3f}{f:>9.3f}{bcubed(pred, gold):>8.3f}"
+                  + (f"  ({len(missing)} not written)" if missing else ""))
+        print(f"{'':<10}dates: " + ", ".join(f"{k} {v}" for k, v in sorted(dated.items())))
 
 if __name__ == "__main__":
     main()

@@ -230,7 +230,13 @@ def _rows_of(paths: list[str], columns: list[str] | None = None) -> pa.Table | N
     parts = []
     for path in paths:
         with FileSystems.open(path) as f:
-            parts.append(pq.read_table(f, columns=columns))
+            pf = pq.ParquetFile(f)
+            present = pf.schema_arrow.names
+            part = pf.read(columns=[c for c in columns if c in present] if columns is not None else None)
+        for c in columns or ():
+            if c not in present:  # a column newer than this file: nulls
+                part = part.append_column(c, pa.nulls(part.num_rows))
+        parts.append(part.select(columns) if columns is not None else part)
     # files of an earlier schema version lack the newer nullable columns: unify by name, nulls where missing
     return (pa.concat_tables(parts, promote_options="default") if len(parts) > 1 else parts[0]) if parts else None
 
@@ -352,8 +358,9 @@ def changed_articles(root: str, staging: str, manifest: dict, run_id: str | None
             ids |= {k for (k,) in _key_values([join(root, r) for r in rels], ["article_id"])}
     staged_index = listed_files(staging, STORY_INDEX)
     if staged_index:
-        old = dict(_key_values(committed_files(root, STORY_INDEX, manifest), ["article_id", "story_id"]))
-        ids |= {a for a, sid in _key_values(staged_index, ["article_id", "story_id"]) if old.get(a, "") != sid}
+        columns = ["article_id", "story_id", "thread_id"]
+        old = {a: rest for a, *rest in _key_values(committed_files(root, STORY_INDEX, manifest), columns)}
+        ids |= {a for a, *rest in _key_values(staged_index, columns) if old.get(a) != rest}
     return sorted(ids)
 
 

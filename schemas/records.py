@@ -57,6 +57,9 @@ ARTICLES = Table("articles", "articles.v1", _schema(
     ("title", pa.string()),
     ("author", pa.string()),
     ("published_at", TS),
+    # where published_at came from: input (feed entry / JSONL field), html (htmldate), url (a date in the URL
+    # path), text (the dateline); null when no date was found (transforms/dates.py). New nullable column.
+    ("date_source", pa.string()),
     ("language", pa.string()),
     ("text", pa.string()),
     ("content_hash", pa.string()),
@@ -64,6 +67,9 @@ ARTICLES = Table("articles", "articles.v1", _schema(
     ("duplicate_of", pa.string()),
     ("duplicate_kind", pa.string()),
     ("story_id", pa.string()),
+    # the developing story the article's story belongs to (transforms/dedup.py); null for rows written before
+    # threads (a new nullable column)
+    ("thread_id", pa.string()),
     ("entities", pa.list_(ENTITY)),
     # who says what (claimwire-attribution-v1): character spans of each attribution's content, cue and source;
     # null for rows written before the attribution model (a new nullable column, articles.v1 unchanged otherwise)
@@ -90,6 +96,7 @@ STORIES = Table("stories", "stories.v1", _schema(
     ("top_entities", pa.list_(pa.string())),
     ("outlets", pa.list_(pa.string())),
     ("article_ids", pa.list_(pa.string())),
+    ("thread_id", pa.string()),  # the developing story (a thread of stories) this story belongs to
 ), key="story_id")
 
 CLAIMANT = pa.struct([("text", pa.string()), ("canonical", pa.string()), ("label", pa.string())])
@@ -159,7 +166,9 @@ STORY_INDEX = Table("state/story_index", "story_index.v1", _schema(
     ("embedding", pa.binary()),  # 384 x float32, unit length
     ("entities", pa.list_(pa.string())),
     ("figures", pa.list_(pa.float64())),
+    ("year", pa.int32()),  # publication year, else the latest year the text names; null when neither
     ("story_id", pa.string()),
+    ("thread_id", pa.string()),
 ), key="article_id")
 
 # State of `--follow` and streaming polls (OUT/state/feeds/): what the last poll of each feed saw, for

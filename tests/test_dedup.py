@@ -11,8 +11,9 @@ import apache_beam as beam
 import numpy as np
 from apache_beam.testing.test_pipeline import TestPipeline
 
-from transforms.dedup import (DeduplicateStories, StoryParams, UnionFind, band_keys, block_member, figures, minhash,
-                              resolve, story_pairs)
+from transforms.dedup import (ConnectedComponents, DeduplicateStories, StoryParams, UnionFind, average_link,
+                              band_keys, block_member, entity_keys, figures, minhash, name_key, pair_score,
+                              resolve_component, score_matrix, story_pairs)
 from transforms.extract import article_record
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -140,25 +141,152 @@ def test_figures_skip_years_and_small_numbers():
         3000.0, 10000.0, 1.5e6, 12000.0}
 
 
-def test_story_pairs_respect_time_window():
-    v = np.ones(4, dtype=np.float32) / 2
-    mk = lambda aid, t: block_member({"article_id": aid, "published": t, "embedding": v.tobytes(),  # noqa: E731
-                                      "entities": [], "figures": []})
+def _member(aid, t, vec, ents=(), figs=(), year=None):
+    v = np.asarray(vec, dtype=np.float32)
+    return block_member({"article_id": aid, "published": t, "embedding": (v / np.linalg.norm(v)).tobytes(),
+                         "entities": list(ents), "figures": list(figs), "year": year})
+
+
+def test_story_pairs_respect_time_window_and_score_evidence():
     p = StoryParams(window_days=1)
-    assert story_pairs([mk("a", 0), mk("b", 3600)], [], p) == [("a", "b")]
-    assert story_pairs([mk("a", 0), mk("b", 3 * 86400)], [], p) == []
+    v = [1.0, 1.0, 1.0, 1.0]
+    assert [e[:2] for e in story_pairs([_member("a", 0, v), _member("b", 3600, v)], [], p)] == [("a", "b")]
+    assert story_pairs([_member("a", 0, v), _member("b", 3 * 86400, v)], [], p) == []
+    # an undated article is judged on content: it pairs with a dated one whatever the date
+    assert [e[:2] for e in story_pairs([_member("a", 0, v)], [_member("u", None, v)], p,
+                                       searchers=[_member("u", None, v)])] == [("a", "u")]
+    # same cosine, different people and a different year: no edge
+    a = _member("a", None, [1, 0.8, 0, 0], ["tara reid", "promises"], year=2008)
+    b = _member("b", None, [0.8, 1, 0, 0], ["lohan", "betti ford"], year=2013)
+    assert story_pairs([a, b], [], p) == []
+
+
+def test_pair_score_and_score_matrix_agree():
+    rng = np.random.default_rng(5)
+    members = [_member(f"m{i}", None, rng.normal(size=8) + 2, rng.choice(["a", "b", "c", "d"], size=i % 3),
+                       rng.choice([10.0, 20.0, 30.0], size=i % 2), year=[None, 2013, 2014][i % 3]) for i in range(9)]
+    p = StoryParams()
+    matrix = score_matrix(members, p)
+    vec = np.stack([np.frombuffer(m[2], dtype=np.float16).astype(np.float32) for m in members])
+    for i, j in itertools.combinations(range(len(members)), 2):
+        assert abs(matrix[i, j] - pair_score(members[i], members[j], float(vec[i] @ vec[j]), p)) < 1e-5
+
+
+def test_average_link_does_not_chain_through_one_bridge():
+    # a-b one event, c-d another; b and c alone are close (a bridge pair), the rest of the cross pairs are not
+    s = np.array([[1.0, 0.9, 0.1, 0.1],
+                  [0.9, 1.0, 0.8, 0.1],
+                  [0.1, 0.8, 1.0, 0.9],
+                  [0.1, 0.1, 0.9, 1.0]])
+    assert average_link(s, 0.5) == [0, 0, 2, 2]
+    assert UnionFind is not None and average_link(s, 0.05) == [0, 0, 0, 0]
+    assert average_link(s, 0.95, must_link=[(0, 3)]) == [0, 1, 2, 0]
+
+
+def test_name_keys_meet_across_spellings():
+    assert len({name_key(n, person=True) for n in ("Zelensky", "Zelenskiy", "Zelenskyy", "Volodymyr Zelensky",
+                                                    "Volodymyr Zelenskyy")}) == 1
+    assert name_key("Kyiv") != name_key("Kiev") or True  # aliases are transforms/entities.py's job, not the key's
+    assert entity_keys([{"text": "Zelenskiy", "label": "PER"}, {"text": "the U.S.", "label": "LOC"},
+                        {"text": "Korean", "label": "MISC"}]) == {"zelensk", "united states"}
+
+
+def test_connected_components_without_one_key():
+    # a path deeper than the rounds reach (finished by the fallback), a star, and a separate pair
+    path = [(f"p{i:02d}", f"p{i + 1:02d}") for i in range(40)]
+    star = [("s0", f"s{i}") for i in range(1, 8)]
+    edges = path[::-1] + star + [("x", "y")]
+    with tempfile.TemporaryDirectory() as tmp:
+        with TestPipeline(options=beam.options.pipeline_options.PipelineOptions(["--runner=DirectRunner"])) as p:
+            collect(p | beam.Create(edges) | ConnectedComponents(rounds=2), os.path.join(tmp, "cc"), "CC")
+        got = dict(pickle.load(open(os.path.join(tmp, "cc"), "rb")))
+    uf = UnionFind()
+    for a, b in edges:
+        uf.union(a, b)
+    assert got == {x: uf.find(x) for x in uf.parent}
+    assert set(got.values()) == {"p00", "s0", "x"}
+
+
+def _node(aid, published, vec, story_id=None, content_hash=None, text_len=5):
+    m = _member(aid, published, vec)
+    return {"article_id": aid, "published": published, "text_len": text_len, "content_hash": content_hash or aid,
+            "story_id": story_id, "thread_id": None, "member": m}
 
 
 def test_resolve_prefers_index_story_ids_and_earliest_canonical():
-    nodes = [{"article_id": "n1", "published": 10.0, "text_len": 5, "content_hash": "h1", "story_id": None},
-             {"article_id": "old", "published": 20.0, "text_len": 5, "content_hash": "h2", "story_id": "S-old"},
-             {"article_id": "n2", "published": 5.0, "text_len": 9, "content_hash": "h1", "story_id": None}]
-    out = resolve(nodes, [("n1", "n2")], [("n1", "old")])
+    v = [1.0, 0.5, 0.2, 0.0]
+    nodes = [_node("n1", 10.0, v, content_hash="h1"), _node("old", 20.0, v, story_id="S-old"),
+             _node("n2", 5.0, v, content_hash="h1", text_len=9), _node("far", 15.0, [0.0, 0.0, 0.2, 1.0])]
+    out, summaries = resolve_component(nodes, [("n1", "n2")], StoryParams())
     assert out["n1"] == {"duplicate_of": "n2", "duplicate_kind": "exact", "story_id": "S-old"}
     assert out["n2"]["story_id"] == "S-old" and out["old"]["duplicate_of"] is None
+    assert out["far"]["story_id"] == "far"  # in the component, not in the story
+    assert sorted(s["story_id"] for s in summaries) == ["S-old", "far"]
     uf = UnionFind()
     uf.union("b", "a")
     assert uf.find("b") == "a"
+
+
+def thread_corpus():
+    spec = json.load(open(os.path.join(ROOT, "tests", "fixtures", "thread_corpus.json")))
+    arts, truth = [], {}
+    for r in spec["articles"]:
+        a = article_record(text=r["text"], url=f"https://{r['outlet']}{r.get('url_path') or '/' + r['id']}",
+                           title=r["title"], published_at=r.get("published"))
+        arts.append(a)
+        truth[a["article_id"]] = (r["story"], r["thread"], r["id"])
+    return arts, truth
+
+
+def test_dates_are_inferred_with_their_source():
+    arts, truth = thread_corpus()
+    got = {truth[a["article_id"]][2]: (a["published_at"] and a["published_at"].date().isoformat(), a["date_source"])
+           for a in arts}
+    assert got["e1-a"] == ("2024-10-17", "input")
+    assert got["e1-b"] == ("2024-10-17", "url")  # /2024/10/17/
+    assert got["e4-b"] == ("2024-10-23", "url")  # /20241023/
+    assert got["e2-b"] == ("2024-10-18", "text")  # SEOUL, Oct. 18, 2024 (Asia Daily) -
+    assert got["neg-b"] == (None, None)
+
+
+def test_developing_story_is_one_thread_of_several_stories():
+    """Five events over 12 days: one thread_id, at least four story_ids; North Korea's trash balloons over Seoul
+    on a day in between (same actors, another event) stay out of the thread; the ids are the same on a re-run."""
+    arts, truth = thread_corpus()
+    out, index = run_dedup(arts)
+    got = {truth[a["article_id"]][2]: (a["story_id"], a["thread_id"]) for a in out}
+    troops = [v for k, v in got.items() if not k.startswith("neg")]
+    print({k: (truth_story, s[:6], t[:6]) for (k, (s, t)), truth_story in
+           zip(got.items(), [truth[a["article_id"]][0] for a in out])})
+    assert len({t for _, t in troops}) == 1, got
+    assert len({s for s, _ in troops}) >= 4, got
+    assert got["neg-a"][1] != troops[0][1] and got["neg-b"][1] != troops[0][1], got
+    assert got["neg-a"][0] == got["neg-b"][0]  # dated and undated reports of one event: one story
+    assert {r["thread_id"] for r in index} == {t for _, t in got.values()}
+    again, _ = run_dedup(arts)
+    assert {a["article_id"]: (a["story_id"], a["thread_id"]) for a in again} == \
+        {a["article_id"]: (a["story_id"], a["thread_id"]) for a in out}
+
+
+def test_dated_and_undated_copies_of_one_event_are_one_story():
+    text = ("North Korea has sent 1,500 special forces soldiers to Russia, South Korea's National Intelligence "
+            "Service said on Friday, and plans to send about 12,000 in total. The NIS released satellite images of "
+            "Russian navy ships at Chongjin. President Yoon Suk Yeol held an emergency security meeting.")
+    dated = article_record(text=text, url="https://a.example/nis", published_at="2024-10-18T06:00:00Z")
+    undated = article_record(text=text, url="https://b.example/nis-copy")
+    rewrite = article_record(text="South Korea's spy agency says North Korea shipped 1,500 troops to Russia, the "
+                                  "first of about 12,000; President Yoon Suk Yeol called an emergency meeting after "
+                                  "the National Intelligence Service showed images of Russian ships at Chongjin.",
+                             url="https://c.example/spy-agency")
+    other = article_record(text="A marathon runner broke the course record in the city on Sunday, finishing in two "
+                                "hours and three minutes as thousands watched.", url="https://d.example/marathon",
+                           published_at="2024-10-18T08:00:00Z")
+    assert undated["published_at"] is None and rewrite["published_at"] is None
+    out, _ = run_dedup([dated, undated, rewrite, other])
+    story = {a["url"]: a["story_id"] for a in out}
+    assert story["https://b.example/nis-copy"] == story["https://a.example/nis"] == dated["article_id"]
+    assert story["https://c.example/spy-agency"] == dated["article_id"]
+    assert story["https://d.example/marathon"] != dated["article_id"]
 
 
 def test_shipped_embedder_is_int8_onnx_batch_independent_and_close_to_pytorch():

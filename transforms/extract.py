@@ -20,6 +20,7 @@ import apache_beam as beam
 
 from schemas import ARTICLES, stable_id
 from transforms.common import ERRORS, CountingDoFn
+from transforms.dates import infer_published
 from transforms.urls import canonicalize_url, outlet_of
 
 _LANG_RE = re.compile(rb"<html[^>]*\blang\s*=\s*[\"']?([A-Za-z]{2,3})", re.I)
@@ -137,15 +138,19 @@ class ExtractionWorker:
 
 def article_record(*, text: str, url: str | None, canonical_hint: str | None = None, source_id: str | None = None,
                    title=None, author=None, published_at=None, language=None, fetched_at=None, feed_url=None,
-                   outlet=None) -> dict:
+                   outlet=None, date_source: str = "input") -> dict:
     """An articles.v1 record with its identity: article_id from the canonical URL, else the source id, else
-    the text."""
+    the text. Without a publication date, one is inferred from the URL path or the text's dateline
+    (transforms/dates.py); `date_source` says where the date came from."""
     canonical = None
     for candidate in (canonical_hint, url):
         if candidate and candidate.startswith(("http://", "https://")):
             canonical = canonicalize_url(candidate)
             break
     chash = content_hash(text)
+    published = _parse_date(published_at)
+    if published is None:
+        published, date_source = infer_published(url or canonical, text)
     if canonical:
         article_id = stable_id("url", canonical)
     elif source_id:
@@ -161,7 +166,8 @@ def article_record(*, text: str, url: str | None, canonical_hint: str | None = N
         "feed_url": feed_url,
         "title": title,
         "author": author,
-        "published_at": _parse_date(published_at),
+        "published_at": published,
+        "date_source": date_source,
         "language": language,
         "text": text,
         "content_hash": chash,
@@ -198,7 +204,8 @@ class ExtractArticle(CountingDoFn):
             title=result.get("title") or page.get("entry_title"), author=result.get("author"),
             # the feed's timestamp when there is one (to the second), else htmldate's day
             published_at=page.get("entry_published") or result.get("date"), language=result.get("language"),
-            fetched_at=page.get("fetched_at"), feed_url=page.get("feed_url"))
+            fetched_at=page.get("fetched_at"), feed_url=page.get("feed_url"),
+            date_source="input" if page.get("entry_published") else "html")
 
 
 class ExtractText(beam.PTransform):

@@ -21,6 +21,7 @@ def story_record(story_id: str, articles: list[dict]) -> dict:
         # entities mentioned by more articles rank higher; within an article each name counts once
         mentions.update({e["text"] for e in a.get("entities") or () if e["label"] in ("PER", "ORG", "LOC")})
     outlets = sorted({a["outlet"] for a in articles if a.get("outlet")})
+    threads = collections.Counter(a["thread_id"] for a in articles if a.get("thread_id"))
     return {
         "story_id": story_id,
         "first_seen": min(dates) if dates else None,
@@ -31,6 +32,8 @@ def story_record(story_id: str, articles: list[dict]) -> dict:
         "top_entities": [name for name, _ in sorted(mentions.items(), key=lambda kv: (-kv[1], kv[0]))[:8]],
         "outlets": outlets,
         "article_ids": sorted(a["article_id"] for a in articles),
+        # the articles' thread (one per story; should rows disagree, the most common, then the smallest id)
+        "thread_id": min(threads, key=lambda t: (-threads[t], t)) if threads else None,
         "schema_version": STORIES.version,
     }
 
@@ -48,7 +51,7 @@ def story_index_files(output_dir: str) -> str | None:
     return dataset.state_pattern(output_dir, STORY_INDEX)
 
 
-ARTICLE_COLUMNS = ["article_id", "story_id", "published_at", "duplicate_of", "entities", "outlet", "title"]
+ARTICLE_COLUMNS = ["article_id", "story_id", "thread_id", "published_at", "duplicate_of", "entities", "outlet", "title"]
 CLAIM_COLUMNS = ["claim_id", "article_id", "story_id", "stance", "value", "subject", "unit_family", "outlet",
                  "claimant", "schema_version"]
 
@@ -80,9 +83,11 @@ def rebuild_story_tables(root: str, manifest: dict, changed: list[str] | None = 
     import pyarrow.compute as pc
 
     from transforms.claims import story_claim_records
-    index = dataset.read_table(root, STORY_INDEX, ["article_id", "story_id"], manifest)
+    index = dataset.read_table(root, STORY_INDEX, ["article_id", "story_id", "thread_id"], manifest)
     story_of = dict(zip(index.column("article_id").to_pylist(), index.column("story_id").to_pylist())) \
         if index is not None else {}
+    thread_of = {a: t for a, t in zip(index.column("article_id").to_pylist(), index.column("thread_id").to_pylist())
+                 if t} if index is not None else {}
     ids = dataset.read_table(root, "articles", ["article_id", "story_id"], manifest)
     if ids is None or (not story_of and pc.all(pc.is_null(ids.column("story_id"))).as_py() is not False):
         return {}
@@ -113,6 +118,7 @@ def rebuild_story_tables(root: str, manifest: dict, changed: list[str] | None = 
 
     by_story = collections.defaultdict(list)
     for a in rows_in("articles", ARTICLE_COLUMNS):
+        a["thread_id"] = thread_of.get(a["article_id"]) or a["thread_id"]  # threads follow the index too
         by_story[current(a["article_id"], a["story_id"])].append(a)
     claims_by_story = collections.defaultdict(dict)
     for c in newest_claims(rows_in("claims", CLAIM_COLUMNS)):

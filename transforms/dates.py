@@ -1,0 +1,95 @@
+"""Publication dates for articles that arrive without one, and where each date came from.
+
+An article's `published_at` comes, in order of trust, from the input (a feed entry's timestamp, a JSONL
+`published`), from htmldate on the page's HTML, from a date written in the URL path (`/2024/10/17/`,
+`/2024-10-17-`, `20241017`), or from a dateline in the first lines of the text (`SEOUL, Oct. 17, 2024 (Reuters) -`,
+`October 17, 2024`). `date_source` records which one gave it (`input`, `html`, `url`, `text`); an article none of
+them dates keeps null in both and is compared with the dated ones by content (transforms/dedup.py).
+
+Only full dates (day, month and year) count: a weekday or "Oct 17" without a year is not a date.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+DATE_SOURCES = ("input", "html", "url", "text")
+
+_MONTHS = {m: i + 1 for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
+_MONTH = r"(?P<month>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|" \
+         r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+_YEAR = r"(?P<year>(?:19[7-9]|20[0-9])\d)"
+
+# URL paths: /2024/10/17/, /2024-10-17, /20241017/ (between separators, so an article number is not a date)
+_URL_DATES = [
+    re.compile(r"/" + _YEAR + r"[/-](?P<mon>[01]?\d)[/-](?P<day>[0-3]?\d)(?:[/_.-]|$)"),
+    re.compile(r"[/_-]" + _YEAR + r"(?P<mon>[01]\d)(?P<day>[0-3]\d)(?:[/_.-]|$)"),
+]
+# datelines: "October 17, 2024", "17 October 2024", "Oct. 17, 2024", "2024-10-17"
+_TEXT_DATES = [
+    re.compile(r"\b" + _MONTH + r"\s+(?P<day>[0-3]?\d)(?:st|nd|rd|th)?,?\s+" + _YEAR + r"\b", re.I),
+    re.compile(r"\b(?P<day>[0-3]?\d)(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+" + _YEAR + r"\b", re.I),
+    re.compile(r"\b" + _YEAR + r"-(?P<mon>[01]\d)-(?P<day>[0-3]\d)\b"),
+]
+DATELINE_CHARS = 300  # a dateline sits at the top; a date further down is more often an event's than the article's
+
+
+def _date(year: str, month: int, day: str) -> dt.datetime | None:
+    try:
+        return dt.datetime(int(year), month, int(day), tzinfo=dt.timezone.utc)
+    except ValueError:
+        return None
+
+
+def date_from_url(url: str | None) -> dt.datetime | None:
+    if not url:
+        return None
+    path = re.sub(r"^[a-z]+://[^/]+", "", url, flags=re.I).split("?", 1)[0]
+    for pattern in _URL_DATES:
+        m = pattern.search(path)
+        if m:
+            d = _date(m.group("year"), int(m.group("mon")), m.group("day"))
+            if d:
+                return d
+    return None
+
+
+DATELINE_LINE = 100  # a date line ("Published: May 3, 2013 at 7:31 AM ET") is short; a sentence is prose
+_WIRE_DATELINE = re.compile(r"^[^\n]{0,60}?\b\d{4}\s*(?:\([^)]{1,40}\)\s*)?[-–—]")  # "SEOUL, Oct. 17, 2024 (Reuters) -"
+
+
+def _on_dateline(head: str, m: re.Match) -> bool:
+    """A date in a short line of its own, or the wire dateline opening a paragraph; not a date in prose
+    ("on October 21, 2011 the company ..."), which is more often an earlier event's."""
+    start = head.rfind("\n", 0, m.start()) + 1
+    end = head.find("\n", m.end())
+    line = head[start:end if end >= 0 else None]
+    return len(line) <= DATELINE_LINE or bool(_WIRE_DATELINE.match(head[start:m.end() + 30]))
+
+
+def date_from_text(text: str | None) -> dt.datetime | None:
+    head = (text or "")[:DATELINE_CHARS]
+    found = []
+    for pattern in _TEXT_DATES:
+        for m in pattern.finditer(head):
+            if not _on_dateline(head, m):
+                continue
+            month = _MONTHS[m.group("month")[:3].casefold()] if "month" in m.groupdict() and m.group("month") \
+                else int(m.group("mon"))
+            d = _date(m.group("year"), month, m.group("day"))
+            if d:
+                found.append((m.start(), d))
+    return min(found, key=lambda f: f[0])[1] if found else None  # the first date written
+
+
+def infer_published(url: str | None, text: str | None, now: dt.datetime | None = None) -> tuple[dt.datetime | None,
+                                                                                                str | None]:
+    """(date, source) from the URL path, else the text's dateline; (None, None) when neither has a full date.
+    A date after `now` (default: the current time) is not a publication date and is ignored."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    for source, find in (("url", lambda: date_from_url(url)), ("text", lambda: date_from_text(text))):
+        d = find()
+        if d is not None and d <= now:
+            return d, source
+    return None, None
