@@ -11,6 +11,9 @@ Upstream, in apache_beam/runners/dask/dask_runner.py:
 4. Only the last translated bag is computed, so every other sink branch (errors, stories, claims...) is silently
    skipped. Here every leaf bag (a transform no one consumes) is computed, reduced to a count per partition so
    that nothing large travels back to the client.
+5. A side input is read by iterating its Dask bag inside each task that uses it, which computes the side input's
+   whole upstream graph again, in that task, once per partition (the pipeline ran many times over). Here the
+   side input is one node of the graph, computed once and handed to each partition as a list.
 Without --dask_npartitions/--dask_partition_size, the first stage is split into 2 partitions per worker.
 (claimwire's WriteTable writes in process() after a GroupByKey anyway, so it never depended on finish_bundle.)
 Metrics are not collected by the DaskRunner; the summary then reads the Parquet only.
@@ -35,6 +38,18 @@ def _only_tag(bag, tag):
     if tag is None:
         return bag.filter(lambda v: not isinstance(v, TaggedOutput))
     return bag.filter(lambda v: isinstance(v, TaggedOutput) and v.tag == tag)
+
+
+def _concat_partitions(*partitions) -> list:
+    return [x for part in partitions for x in part]
+
+
+def _run_bundle_with_side_inputs(items, invoker_args, invoker_kwargs, receivers, specs, *side_values):
+    """_run_bundle_keeping_tags with side inputs rebuilt from their computed values (see fix 5)."""
+    invoker_kwargs = dict(invoker_kwargs, side_inputs=[
+        SideInputMap(view_class, view_options, [evaluator.get_windowed_value(v, window_fn) for v in values])
+        for (view_class, view_options, window_fn), values in zip(specs, side_values)])
+    return _run_bundle_keeping_tags(items, invoker_args, invoker_kwargs, receivers)
 
 
 def _run_bundle_keeping_tags(items, invoker_args, invoker_kwargs, receivers):
@@ -69,11 +84,18 @@ class TagKeepingParDo(evaluator.ParDo):
                            per_element_output_counter=None, output_batch_converter=None,
                            process_yields_batches=False, process_batch_yields_elements=False),
         ]
-        invoker_kwargs = dict(context=DoFnContext(transform.label, state=None), side_inputs=side_inputs,
+        invoker_kwargs = dict(context=DoFnContext(transform.label, state=None), side_inputs=None,
                               input_args=list(args), input_kwargs=kwargs, user_state_context=None,
                               bundle_finalizer_param=DoFn.BundleFinalizerParam())
-        return (input_bag.map(evaluator.get_windowed_value, window_fn)
-                .map_partitions(_run_bundle_keeping_tags, invoker_args, invoker_kwargs, receivers))
+        windowed = input_bag.map(evaluator.get_windowed_value, window_fn)
+        if not side_inputs:
+            return windowed.map_partitions(_run_bundle_keeping_tags, invoker_args, invoker_kwargs, receivers)
+        import dask
+        specs = [(type(si), si._view_options(), si._window_mapping_fn) for si, _ in side_inputs]
+        # the side input's own keys (not an optimized copy of its graph), so its upstream runs once
+        values = [dask.delayed(_concat_partitions)(*bag.to_delayed(optimize_graph=False)) for _, bag in side_inputs]
+        return windowed.map_partitions(_run_bundle_with_side_inputs, invoker_args, invoker_kwargs, receivers, specs,
+                                       *values)
 
 
 def _read_splits(splits) -> list:
@@ -155,7 +177,9 @@ class DaskRunner(upstream.DaskRunner):
                                 f"{node.full_label}: the DaskRunner cannot run {value.producer.full_label}")
                         bags.append(bag)
                     kwargs["input_bag"] = bags[0] if len(bags) == 1 and not isinstance(op, Flatten) else bags
-                if node.side_inputs:
+                if node.side_inputs and isinstance(op, TagKeepingParDo):
+                    kwargs["side_inputs"] = [(si, self._bag_of(si.pvalue)) for si in node.side_inputs]
+                elif node.side_inputs:
                     kwargs["side_inputs"] = [
                         SideInputMap(type(si), si._view_options(),
                                      DaskBagWindowedIterator(self._bag_of(si.pvalue), si._window_mapping_fn))
