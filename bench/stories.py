@@ -1,13 +1,18 @@
 """Story grouping on third-party dev sets: pairwise precision / recall / F1 and B-cubed F1 of claimwire's story ids
-against gold events, through a real batch run (NER, embeddings, story dedup) over the documents as JSONL input.
+and thread ids against gold events, through a real batch run (NER, embeddings, dates inferred where the input has
+none, story dedup) over the documents as JSONL input; also how many documents got a date from where.
 
     .venv/bin/python bench/stories.py --data ../shared/data/stories [--sets ecbplus,40er] [--no-ner]
 
 - `ecbplus`: ECB+ odd topics (`ecbplus_odd_topics/<topic>/<topic>_<n>ecb[plus].xml`, tokenized); gold story =
   topic + `ecb` or `ecbplus` (each topic pairs two events of one type); sentence 0 of an `ecbplus` file is its
-  source URL and is dropped; the first sentence is the title. Undated.
+  source URL and is dropped; the first sentence is the title. No publication dates: about a third get one from
+  a dateline line in the text.
 - `40er`: Giveme5W1H's 40 news-please articles (`giveme5w1h_40er/data/*.json`); gold story = newsCluster.EventId;
   dated by date_publish.
+
+Which level to read: ECB+'s gold is one event (story level). 40er's "events" are developing stories whose
+articles run over weeks (Equifax from 2 Oct to 14 Nov 2017), so its gold matches thread ids.
 
 These are development figures (docs/architecture.md, "Story grouping"); the data stays in ../shared.
 """
