@@ -179,14 +179,13 @@ def test_average_link_does_not_chain_through_one_bridge():
                   [0.1, 0.8, 1.0, 0.9],
                   [0.1, 0.1, 0.9, 1.0]])
     assert average_link(s, 0.5) == [0, 0, 2, 2]
-    assert UnionFind is not None and average_link(s, 0.05) == [0, 0, 0, 0]
+    assert average_link(s, 0.05) == [0, 0, 0, 0]
     assert average_link(s, 0.95, must_link=[(0, 3)]) == [0, 1, 2, 0]
 
 
 def test_name_keys_meet_across_spellings():
     assert len({name_key(n, person=True) for n in ("Zelensky", "Zelenskiy", "Zelenskyy", "Volodymyr Zelensky",
                                                     "Volodymyr Zelenskyy")}) == 1
-    assert name_key("Kyiv") != name_key("Kiev") or True  # aliases are transforms/entities.py's job, not the key's
     assert entity_keys([{"text": "Zelenskiy", "label": "PER"}, {"text": "the U.S.", "label": "LOC"},
                         {"text": "Korean", "label": "MISC"}]) == {"zelensk", "united states"}
 
@@ -256,8 +255,6 @@ def test_developing_story_is_one_thread_of_several_stories():
     out, index = run_dedup(arts)
     got = {truth[a["article_id"]][2]: (a["story_id"], a["thread_id"]) for a in out}
     troops = [v for k, v in got.items() if not k.startswith("neg")]
-    print({k: (truth_story, s[:6], t[:6]) for (k, (s, t)), truth_story in
-           zip(got.items(), [truth[a["article_id"]][0] for a in out])})
     assert len({t for _, t in troops}) == 1, got
     assert len({s for s, _ in troops}) >= 4, got
     assert got["neg-a"][1] != troops[0][1] and got["neg-b"][1] != troops[0][1], got

@@ -647,7 +647,8 @@ def _blocks(member: tuple, dated_blocks: list, days: float) -> list[tuple]:
 
 
 class DatedBlockSet(beam.CombineFn):
-    """The time blocks that hold dated members (home or guest), sorted: where undated members search."""
+    """The time blocks where dated members are home, sorted: where undated members search (a searcher meets
+    a block's homes only, so guest-only blocks are left out)."""
 
     def __init__(self, days: float):
         self.days = days
@@ -657,8 +658,7 @@ class DatedBlockSet(beam.CombineFn):
 
     def add_input(self, acc, member):
         if member[1] is not None:
-            b = time_block(member[1], self.days)
-            acc.update((b, b + 1))
+            acc.add(time_block(member[1], self.days))
         return acc
 
     def merge_accumulators(self, accs):
