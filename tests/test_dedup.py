@@ -161,6 +161,31 @@ def test_story_pairs_respect_time_window_and_score_evidence():
     assert story_pairs([a, b], [], p) == []
 
 
+def test_dense_blocks_use_an_ivf_index_that_finds_the_exact_neighbours_whatever_the_threads():
+    import faiss
+    from transforms.dedup import _neighbours
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(300, 64)).astype(np.float32)
+    # loose clusters, so that neighbours often sit in another k-means cell (one probed cell finds ~0.91)
+    vec = centres[rng.integers(300, size=3000)] + 0.7 * rng.normal(size=(3000, 64)).astype(np.float32)
+    vec /= np.linalg.norm(vec, axis=1, keepdims=True)
+    home = vec[:1500]
+    exact = set(_neighbours(home, vec, 6, StoryParams(min_cosine=0.4)))
+    dense = StoryParams(min_cosine=0.4, exact_block_limit=1000)  # 3,000 vectors: the IVF path
+    threads = faiss.omp_get_max_threads()
+    try:
+        faiss.omp_set_num_threads(1)
+        one = list(_neighbours(home, vec, 6, dense))
+        faiss.omp_set_num_threads(2)
+        two = list(_neighbours(home, vec, 6, dense))
+    finally:
+        faiss.omp_set_num_threads(threads)
+    assert one == two  # the same neighbours and cosines, bit for bit, whatever the thread count
+    found = {(r, c) for r, c, _ in one}
+    assert len(exact) > 5000 and len(found & {(r, c) for r, c, _ in exact}) / len(exact) >= 0.98
+    assert all(v >= 0.4 for _, _, v in one)
+
+
 def test_pair_score_and_score_matrix_agree():
     rng = np.random.default_rng(5)
     members = [_member(f"m{i}", None, rng.normal(size=8) + 2, rng.choice(["a", "b", "c", "d"], size=i % 3),
