@@ -167,6 +167,7 @@ STORY_INDEX = Table("state/story_index", "story_index.v1", _schema(
     ("entities", pa.list_(pa.string())),
     ("figures", pa.list_(pa.float64())),
     ("year", pa.int32()),  # publication year, else the latest year the text names; null when neither
+    ("months", pa.list_(pa.int8())),  # months (1-12) the text names; null in rows written before it was kept
     ("story_id", pa.string()),
     ("thread_id", pa.string()),
 ), key="article_id")

@@ -141,10 +141,10 @@ def test_figures_skip_years_and_small_numbers():
         3000.0, 10000.0, 1.5e6, 12000.0}
 
 
-def _member(aid, t, vec, ents=(), figs=(), year=None):
+def _member(aid, t, vec, ents=(), figs=(), year=None, months=()):
     v = np.asarray(vec, dtype=np.float32)
     return block_member({"article_id": aid, "published": t, "embedding": (v / np.linalg.norm(v)).tobytes(),
-                         "entities": list(ents), "figures": list(figs), "year": year})
+                         "entities": list(ents), "figures": list(figs), "year": year, "months": list(months)})
 
 
 def test_story_pairs_respect_time_window_and_score_evidence():
@@ -159,6 +159,17 @@ def test_story_pairs_respect_time_window_and_score_evidence():
     a = _member("a", None, [1, 0.8, 0, 0], ["tara reid", "promises"], year=2008)
     b = _member("b", None, [0.8, 1, 0, 0], ["lohan", "betti ford"], year=2013)
     assert story_pairs([a, b], [], p) == []
+    # when: two texts that name months but none in common lose month_penalty; naming none costs nothing
+    dec, sep, both, none = (_member(x, None, v, months=m) for x, m in (("d", (12,)), ("s", (9,)),
+                                                                        ("b", (9, 12)), ("n", ())))
+    assert abs(pair_score(dec, both, 1.0, p) - pair_score(dec, sep, 1.0, p) - p.month_penalty) < 1e-9
+    assert pair_score(dec, none, 1.0, p) == pair_score(dec, both, 1.0, p)
+
+
+def test_months_named_in_text():
+    from transforms.dates import text_months
+    assert text_months("On Dec. 11 the Interior Department, as in March and on May 3, said") == {12, 3, 5}
+    assert text_months("Officials may act in Augusta. MARCH") == set()  # the verb, a city, no capital M-arch
 
 
 def test_dense_blocks_use_an_ivf_index_that_finds_the_exact_neighbours_whatever_the_threads():
@@ -189,7 +200,8 @@ def test_dense_blocks_use_an_ivf_index_that_finds_the_exact_neighbours_whatever_
 def test_pair_score_and_score_matrix_agree():
     rng = np.random.default_rng(5)
     members = [_member(f"m{i}", None, rng.normal(size=8) + 2, rng.choice(["a", "b", "c", "d"], size=i % 3),
-                       rng.choice([10.0, 20.0, 30.0], size=i % 2), year=[None, 2013, 2014][i % 3]) for i in range(9)]
+                       rng.choice([10.0, 20.0, 30.0], size=i % 2), year=[None, 2013, 2014][i % 3],
+                       months=[(), (12,), (9, 12), (9,)][i % 4]) for i in range(9)]
     p = StoryParams()
     matrix = score_matrix(members, p)
     vec = np.stack([np.frombuffer(m[2], dtype=np.float16).astype(np.float32) for m in members])

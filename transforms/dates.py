@@ -7,6 +7,9 @@ An article's `published_at` comes, in order of trust, from the input (a feed ent
 them dates keeps null in both and is compared with the dated ones by content (transforms/dedup.py).
 
 Only full dates (day, month and year) count: a weekday or "Oct 17" without a year is not a date.
+
+`text_months` is the other use of dates in the text: not when the article appeared, but which months it talks
+about (story grouping's "when" evidence for articles, dated or not).
 """
 from __future__ import annotations
 
@@ -81,6 +84,18 @@ def date_from_text(text: str | None) -> dt.datetime | None:
             if d:
                 found.append((m.start(), d))
     return min(found, key=lambda f: f[0])[1] if found else None  # the first date written
+
+
+# months named in running text: capitalized full names ("May" only before a day: it is also a verb) and the
+# abbreviations news style writes with a period
+_TEXT_MONTH = re.compile(r"\b(?:(?P<name>January|February|March|April|June|July|August|September|October|November|"
+                         r"December)\b|(?P<abbr>Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.|(?P<may>May)(?=\s+\d))")
+
+
+def text_months(text: str | None) -> frozenset[int]:
+    """The months (1-12) a text names ("on Dec. 11", "in March", "May 3"), any year."""
+    return frozenset(_MONTHS[next(g for g in m.groups() if g)[:3].casefold()]
+                     for m in _TEXT_MONTH.finditer(text or ""))
 
 
 def infer_published(url: str | None, text: str | None, now: dt.datetime | None = None) -> tuple[dt.datetime | None,

@@ -33,6 +33,7 @@ import apache_beam as beam
 import numpy as np
 
 from transforms.common import CountingDoFn
+from transforms.dates import text_months
 from transforms.entities import canonical_name
 from transforms.extract import normalized_text
 from transforms.figures import parse_figures
@@ -55,6 +56,7 @@ class StoryParams:
     thread_threshold: float = 0.25  # thread: the same over two story groups' stories
     cosine_weight: float = 0.5  # pair score: this share of cosine, the rest entity overlap (when both have any)
     year_penalty: float = 0.10  # taken off when the two articles' years differ (publication, else the text's)
+    month_penalty: float = 0.05  # taken off when both texts name months and no month is common to both
     figure_weight: float = 0.05  # per shared figure, up to 2
     neighbours: int = 20
     exact_block_limit: int = 20_000  # above this a block is searched with a faiss IVF index (approximate)
@@ -159,6 +161,7 @@ def signature(article: dict, embedding: np.ndarray, story_id: str | None = None)
         "entities": sorted(entity_keys(article.get("entities"))),
         "figures": sorted(figures(article.get("text") or "")),
         "year": event_year(article),
+        "months": sorted(text_months(article.get("text"))),
         "story_id": story_id,  # set for rows of the story index (earlier runs)
         "thread_id": None,
     }
@@ -167,9 +170,10 @@ def signature(article: dict, embedding: np.ndarray, story_id: str | None = None)
 # ---- the pair score -------------------------------------------------------------------------------------------
 # One score for "same event", from what the issue calls who / where / when / how many: the embedding cosine of
 # title and lead; the overlap of people, organizations and places by canonical key (cosine of the two key sets);
-# a penalty when the years differ; a bonus per shared figure. Articles without entities (--no-ner) are scored on
-# the cosine alone. Two implementations of the same formula: one pair at a time for candidates, a matrix for
-# average link (tests check they agree).
+# a penalty when the years differ, and one when both texts name months but none in common (a patch released "on
+# Dec. 11" and one "on Sept. 17"); a bonus per shared figure. Articles without entities (--no-ner) are scored on
+# the cosine alone. Two implementations of the same formula: one pair at a time for candidates, a matrix
+# for average link (tests check they agree).
 
 def pair_score(a: tuple, b: tuple, cosine: float, p: StoryParams) -> float:
     """a, b: block members (block_member); cosine: their embeddings' cosine."""
@@ -181,6 +185,8 @@ def pair_score(a: tuple, b: tuple, cosine: float, p: StoryParams) -> float:
         score = cosine
     if a[5] is not None and b[5] is not None and a[5] != b[5]:
         score -= p.year_penalty
+    if a[6] and b[6] and not set(a[6]) & set(b[6]):
+        score -= p.month_penalty
     return score + p.figure_weight * min(len(set(a[4]) & set(b[4])), 2)
 
 
@@ -210,6 +216,9 @@ def score_matrix(members: list[tuple], p: StoryParams, window_days: float | None
     score = np.where(both, p.cosine_weight * cos + (1 - p.cosine_weight) * overlap, cos)
     years = np.array([m[5] if m[5] is not None else 0 for m in members])
     score -= p.year_penalty * ((years[:, None] > 0) & (years[None, :] > 0) & (years[:, None] != years[None, :]))
+    months = _incidence([m[6] for m in members])
+    named = months.sum(1) > 0
+    score -= p.month_penalty * (np.outer(named, named) & ((months @ months.T) == 0))
     figs = _incidence([m[4] for m in members])
     score += p.figure_weight * np.minimum(figs @ figs.T, 2)
     if window_days is not None or max_days is not None:
@@ -312,11 +321,11 @@ def _ivf_search(home: np.ndarray, pool: np.ndarray, k: int):
 
 
 def block_member(sig: dict) -> tuple:
-    """What a block needs of a signature: id, time, float16 embedding, entity keys, figures, year (small to
-    shuffle)."""
+    """What a block needs of a signature: id, time, float16 embedding, entity keys, figures, year, months named
+    (small to shuffle). Index rows written before months were kept have none."""
     emb = np.frombuffer(sig["embedding"], dtype=np.float32).astype(np.float16).tobytes()
     return (sig["article_id"], sig["published"], emb, tuple(sig["entities"]), tuple(sig["figures"]),
-            sig.get("year"))
+            sig.get("year"), tuple(sig.get("months") or ()))
 
 
 def story_pairs(homes: list[tuple], guests: list[tuple], p: StoryParams, window_days: float | None = None,
@@ -569,10 +578,12 @@ def story_summary(story_id: str, members: list[dict]) -> dict:
 
 
 def thread_member(summary: dict) -> tuple:
-    """A story summary in block_member's shape: (id, first published, embedding, entity keys, figures, year)."""
+    """A story summary in block_member's shape: (id, first published, embedding, entity keys, figures, year,
+    months). No months here (a developing story's coverage names more months as it goes on); the average link
+    over the stories' articles in resolve_threads does compare them."""
     years = summary["years"]
     return (summary["story_id"], summary["published"], summary["embedding"],
-            tuple(k for k, _ in summary["entities"]), tuple(summary["figures"]), years[-1] if years else None)
+            tuple(k for k, _ in summary["entities"]), tuple(summary["figures"]), years[-1] if years else None, ())
 
 
 def resolve_threads(summaries: list[dict], p: StoryParams) -> dict[str, str]:
