@@ -188,3 +188,42 @@ def test_dedup_entries_by_url_and_guid_with_a_ttl():
         out = p | stream | DedupEntries(ttl_seconds=100) | beam.Map(lambda e: (e["url"], e["guid"]))
         assert_that(out, equal_to([("https://a.example/x", "g1"), ("https://a.example/y", "g2"),
                                    ("https://a.example/x", "g1")]))
+
+
+def test_an_undated_article_in_a_window_meets_the_dated_articles_of_its_arrival(tmp_path):
+    """Streaming windows have no side input of every dated block: an undated article searches the blocks around
+    its arrival (its element timestamp), so a dated report and an undated rewrite that arrive together are one
+    story, and an unrelated dated article is not pulled in."""
+    import datetime as dt
+
+    from apache_beam.transforms.window import FixedWindows
+
+    from transforms.dedup import DeduplicateStories, StoryParams
+    from transforms.extract import article_record
+    from transforms.ner import RecognizeEntities
+    dated = article_record(
+        text="North Korea has sent 1,500 special forces soldiers to Russia, South Korea's National Intelligence "
+             "Service said on Friday, and plans to send about 12,000 in total. The NIS released satellite images of "
+             "Russian navy ships at Chongjin. President Yoon Suk Yeol held an emergency security meeting.",
+        url="https://a.example/nis", published_at="2024-10-18T06:00:00Z")
+    rewrite = article_record(
+        text="South Korea's spy agency says North Korea shipped 1,500 troops to Russia, the first of about 12,000; "
+             "President Yoon Suk Yeol called an emergency meeting after the National Intelligence Service showed "
+             "images of Russian ships at Chongjin.", url="https://c.example/spy-agency")
+    other = article_record(text="A marathon runner broke the course record in the city on Sunday, finishing in two "
+                                "hours and three minutes as thousands watched.", url="https://d.example/marathon",
+                           published_at="2024-10-18T08:00:00Z")
+    assert rewrite["published_at"] is None
+    arrival = dt.datetime(2024, 10, 18, 9, tzinfo=dt.timezone.utc).timestamp()
+    stream = (TestStream().advance_watermark_to(arrival - 10)
+              .add_elements([TimestampedValue(a, arrival) for a in (dated, rewrite, other)])
+              .advance_watermark_to_infinity())
+    options = PipelineOptions(["--streaming"])
+    p = beam.Pipeline(runner=BundleBasedDirectRunner(), options=options)
+    articles = (p | stream | beam.WindowInto(FixedWindows(60)) | RecognizeEntities()).articles
+    out = articles | DeduplicateStories(StoryParams(), live_index_dir=str(tmp_path))
+    assert_that(out["articles"] | beam.Map(lambda a: (a["url"], a["story_id"])),
+                equal_to([("https://a.example/nis", dated["article_id"]),
+                          ("https://c.example/spy-agency", dated["article_id"]),
+                          ("https://d.example/marathon", other["article_id"])]))
+    p.run().wait_until_finish()

@@ -265,10 +265,25 @@ def block_keys(sig: dict, p: StoryParams, days: float | None = None) -> list[tup
     return [(b, "home")] if b == "undated" else [(b, "home"), (b + 1, "guest")]
 
 
-def blocks_met(sig: dict, p: StoryParams) -> list:
-    """The home blocks of every index row that can meet this signature in block_keys' comparisons."""
+def arrival_blocks(arrival, days: float) -> list[int]:
+    """Where an undated article searches in a streaming window, which has no list of every dated block: the
+    dated blocks of its arrival (its element timestamp) and the one before, i.e. what was published up to about
+    two windows before it came in."""
+    b = time_block(float(arrival), days)
+    return [b - 1, b]
+
+
+def blocks_met(sig: dict, p: StoryParams, arrival=None) -> list:
+    """The home blocks of every index row that can meet this signature in block_keys' comparisons (an undated
+    signature with its arrival: also the blocks it searches, arrival_blocks)."""
     b = block_keys(sig, p)[0][0]
-    return ["undated"] if b == "undated" else [b - 1, b, b + 1, "undated"]
+    if b == "undated":
+        return ["undated"] + (arrival_blocks(arrival, p.window_days) if arrival is not None else [])
+    return [b - 1, b, b + 1, "undated"]
+
+
+def _live_blocks_met(sig: dict, p: StoryParams, arrival=beam.DoFn.TimestampParam) -> list:
+    return blocks_met(sig, p, arrival)
 
 
 def _neighbours(home: np.ndarray, pool: np.ndarray, k: int, p: StoryParams):
@@ -660,14 +675,17 @@ class ScoredEdges(CountingDoFn):
         yield from edges
 
 
-def _blocks(member: tuple, dated_blocks: list, days: float) -> list[tuple]:
+def _blocks(member: tuple, dated_blocks: list | None, days: float,
+            arrival=beam.DoFn.TimestampParam) -> list[tuple]:
     """(block, (role, member)) for a block_member-shaped tuple: a dated one is home in its block and guest in
     the next; an undated one is home in the 'undated' block and searches every dated block (ANN inside each
-    block), so undated articles are always compared with the dated ones."""
+    block), so undated articles are always compared with the dated ones. dated_blocks None (streaming): it
+    searches the blocks of its arrival instead (arrival_blocks)."""
     b = time_block(member[1], days)
     if b != "undated":
         return [(b, ("home", member)), (b + 1, ("guest", member))]
-    return [("undated", ("home", member))] + [(d, ("undated", member)) for d in dated_blocks]
+    searched = arrival_blocks(arrival, days) if dated_blocks is None else dated_blocks
+    return [("undated", ("home", member))] + [(d, ("undated", member)) for d in searched]
 
 
 class DatedBlockSet(beam.CombineFn):
@@ -700,7 +718,8 @@ class CandidateEdges(beam.PTransform):
 
     search_undated: undated members also search every dated block (the blocks come as a side input). Streaming
     windows leave it off (a side input computed from the window itself stalls the window); there an undated
-    article meets the other undated articles and, through the live story index, nothing dated."""
+    article searches the dated blocks of its arrival (arrival_blocks), in the window and, through the live
+    story index, in earlier windows and runs."""
 
     def __init__(self, params: StoryParams, days: float, threshold: float, counter: str, search_undated: bool = True):
         super().__init__()
@@ -712,7 +731,7 @@ class CandidateEdges(beam.PTransform):
         if self.search_undated:
             dated_blocks = members | "DatedBlocks" >> beam.CombineGlobally(DatedBlockSet(days)).as_singleton_view()
         else:
-            dated_blocks = []
+            dated_blocks = None
         return (members
                 | "TimeBlocks" >> beam.FlatMap(_blocks, dated_blocks, days)
                 | "GroupTimeBlocks" >> beam.GroupByKey()
@@ -893,7 +912,7 @@ class DeduplicateStories(beam.PTransform):
             from transforms.stories import LiveIndexRows
             params = self.params
             old_sigs = (new_sigs
-                        | "BlocksMet" >> beam.FlatMap(lambda s: blocks_met(s, params))
+                        | "BlocksMet" >> beam.FlatMap(_live_blocks_met, params)
                         | "OncePerWindow" >> beam.Distinct()
                         | "LiveIndexRows" >> beam.ParDo(LiveIndexRows(self.live_index_dir, params)))
             sigs = (new_sigs, old_sigs) | "AllSignatures" >> beam.Flatten()
