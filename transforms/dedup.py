@@ -323,7 +323,8 @@ IVF_PROBES = 16  # cells scanned per query (on the synthetic bench: recall of th
 def _ivf_search(home: np.ndarray, pool: np.ndarray, k: int):
     import faiss
     dim = pool.shape[1]
-    cells = max(64, len(pool) // IVF_CELL_SIZE)
+    # k-means wants about 39 points per cell or more (a small pool under a low exact_block_limit: fewer cells)
+    cells = min(max(64, len(pool) // IVF_CELL_SIZE), max(1, len(pool) // 39))
     kmeans = faiss.Kmeans(dim, cells, niter=10, seed=1234, spherical=True, max_points_per_centroid=64)
     kmeans.train(np.ascontiguousarray(pool[:: max(1, len(pool) // (cells * 64))]))
     quantizer = faiss.IndexFlatIP(dim)
