@@ -78,3 +78,26 @@ def test_wheel_for_setup_file_ships_the_model(tmp_path):
         assert f"models/claimwire-ner-v1/{f}" in names, f
     for module in ("pipeline/dask_runner.py", "pipeline/follow.py", "transforms/streaming.py", "schemas/records.py"):
         assert module in names, module
+
+
+def test_group_by_key_brings_partitions_back_to_the_job_count():
+    """DaskRunner fix 6: Flatten adds its inputs' partitions and a shuffle keeps its input's count, so a chain of
+    CoGroupByKeys (a Flatten, then a GroupByKey, each) would double the partitions each time: 4 · 2⁶ = 256 here,
+    and a task shuffle costs partitions squared. Each GroupByKey starts from the job's count again."""
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.runners.dask import dask_runner as upstream
+
+    from pipeline.dask_runner import DaskRunner
+    p = beam.Pipeline(options=PipelineOptions(["--runner=DirectRunner"]))
+    pc = p | beam.Create([(i % 5, i) for i in range(50)])
+    for r in range(6):
+        pc = ({"a": pc, "b": pc | f"Copy{r}" >> beam.Map(lambda kv: kv)}
+              | f"Join{r}" >> beam.CoGroupByKey()
+              | f"Unnest{r}" >> beam.FlatMap(lambda kv: [(kv[0], v) for v in kv[1]["a"]]))
+    p.replace_all(upstream.dask_overrides())
+    visitor = DaskRunner.to_dask_bag_visitor({"npartitions": 4})
+    p.visit(visitor)
+    counts = [bag.npartitions for bag in visitor.bags.values()]
+    assert len(counts) > 30 and max(counts) <= 8  # a Flatten of two 4-partition bags
+    assert sorted(visitor.bags.values(), key=lambda b: -b.npartitions)[0].npartitions == 8
