@@ -2,9 +2,9 @@
 
     .venv/bin/python bench/e2e.py [--articles 1000] [--feeds 20] [--no-ner] [Beam options...]
 
-Prints articles/s end to end, busy seconds per stage (summed over workers, from the claimwire/<stage>.busy_ms
-counters), NER inference time (RunInference's own metrics) and peak RSS of this process and of its children
-(the extraction workers). The yardstick every later change reports against.
+Prints articles/s end to end, CPU seconds and how many cores were busy on average, busy seconds per stage (summed
+over workers, from the claimwire/<stage>.busy_ms counters), NER inference time (RunInference's own metrics) and
+peak RSS of this process and of its children (the extraction workers). The yardstick every later change reports against.
 """
 from __future__ import annotations
 
@@ -67,6 +67,13 @@ def build_site(root: str, n_articles: int, n_feeds: int, seed: int = 7) -> None:
             f.write(f'<?xml version="1.0"?><rss version="2.0"><channel><title>f{fi}</title>{items}</channel></rss>')
 
 
+def cpu_seconds() -> float:
+    """user + system CPU seconds of this process and of its children that have exited (the extraction workers,
+    which the run shuts down at its end)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def serve(root: str):
     class Handler(http.server.SimpleHTTPRequestHandler):
         def __init__(self, *a, **kw):
@@ -118,10 +125,10 @@ def main():
         if args.no_ner:
             argv.append("--no-ner")
         options = ClaimwireOptions(argv)
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), cpu_seconds()
         with writer_lock(out):
             result, journal = run_batch(options, options.view_as(ClaimwireOptions))
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
         commit_s = journal["commit_seconds"]
         server.shutdown()
         written = read_table(out, "articles").num_rows
@@ -150,6 +157,8 @@ def main():
         for stage, busy, items in sorted(rows, key=lambda r: -r[1]):
             print(f"  {stage:<22}{busy:>8.1f}{items:>8}{items / busy if busy else 0:>10.1f}")
         print(f"  {'commit (dataset)':<22}{commit_s:>8.2f}")
+        print(f"  CPU                   {cpu:.1f} s user+sys, {cpu / seconds:.2f} of {os.cpu_count()} cores busy on "
+              f"average (this process and its finished children)")
         print(f"  peak RSS              {rss_self:.0f} MiB (pipeline process), "
               f"{rss_children:.0f} MiB (largest child: extraction worker)")
     finally:
