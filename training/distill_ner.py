@@ -59,6 +59,7 @@ def main(argv=None):
                     help="after choosing the epoch on dev, this many more epochs on train + dev at 0.3x the learning "
                          "rate (as training/train_ner.py does; test stays unseen)")
     ap.add_argument("--init", default=None, help="continue from this student (with --epochs 0: the final stage only)")
+    ap.add_argument("--device", default="cpu", help="torch device for the teacher and the student, e.g. cuda")
     args = ap.parse_args(argv)
 
     from transformers import AutoModelForTokenClassification, AutoTokenizer
@@ -67,7 +68,8 @@ def main(argv=None):
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
-    torch.set_num_threads(os.cpu_count() or 2)
+    if args.device == "cpu":
+        torch.set_num_threads(os.cpu_count() or 2)
     teacher_dir = resolve_model_dir(args.teacher)
     tok = AutoTokenizer.from_pretrained(teacher_dir)
     enc = WordEncoder(tok)
@@ -83,7 +85,7 @@ def main(argv=None):
     print(f"sentences: CoNLL train {len(conll)}, PolNeAR train {len(news)}, dev {len(dev)}, test {len(test)}",
           flush=True)
 
-    teacher = AutoModelForTokenClassification.from_pretrained(teacher_dir, dtype=torch.float32).eval()
+    teacher = AutoModelForTokenClassification.from_pretrained(teacher_dir, dtype=torch.float32).eval().to(args.device)
     keep = [int(x) for x in args.layers.split(",")]
     n_teacher = teacher.config.num_hidden_layers
     t_feat = [k if k >= 0 else n_teacher + 1 + k for k in FEATURE_LAYERS]  # hidden_states indices
@@ -103,11 +105,11 @@ def main(argv=None):
             for r, i in enumerate(idx):
                 ids[r, :len(train[i][0])] = torch.tensor(train[i][0])
                 att[r, :len(train[i][0])] = 1
-            out = teacher(input_ids=ids, attention_mask=att, output_hidden_states=True)
+            out = teacher(input_ids=ids.to(args.device), attention_mask=att.to(args.device), output_hidden_states=True)
+            logits, hidden = out.logits.half().cpu(), torch.cat([out.hidden_states[k] for k in t_feat], -1).half().cpu()
             for r, i in enumerate(idx):
                 L = len(train[i][0])
-                targets[i] = (out.logits[r, :L].half(), torch.cat([out.hidden_states[k][r, :L] for k in t_feat], -1)
-                              .half())
+                targets[i] = (logits[r, :L], hidden[r, :L])
     print(f"teacher targets: {time.time() - t0:.0f} s", flush=True)
 
     if args.init:
@@ -127,6 +129,7 @@ def main(argv=None):
             new_state[k] = v
         student.load_state_dict(new_state)
     del teacher
+    student.to(args.device)
 
     rng = random.Random(args.seed)
     selection = train[:n_select]
@@ -150,6 +153,8 @@ def main(argv=None):
                 lab[r, :L] = torch.tensor(train[i][1])
                 t_logits[r, :L] = targets[i][0].float()
                 t_hidden[r, :L] = targets[i][1].float()
+            ids, att, lab = ids.to(args.device), att.to(args.device), lab.to(args.device)
+            t_logits, t_hidden = t_logits.to(args.device), t_hidden.to(args.device)
             out = student(input_ids=ids, attention_mask=att, output_hidden_states=True)
             mask = att.bool()
             gold = torch.nn.functional.cross_entropy(out.logits.reshape(-1, len(LABELS)), lab.reshape(-1),
@@ -177,7 +182,7 @@ def main(argv=None):
     best, best_state, history = -1.0, None, []
     for epoch in range(args.epochs):
         run_epoch(selection, f"epoch {epoch}", opt, sched)
-        f1 = evaluate(student, dev, tok.pad_token_id, "cpu")["overall"]["f1"]
+        f1 = evaluate(student, dev, tok.pad_token_id, args.device)["overall"]["f1"]
         history.append({"epoch": epoch, "dev_f1": f1, "seconds": round(time.time() - t0)})
         print(f"epoch {epoch} dev F1 {f1:.4f} ({time.time() - t0:.0f}s)", flush=True)
         if f1 > best:
@@ -192,10 +197,10 @@ def main(argv=None):
         for epoch in range(args.final_epochs_with_dev):
             run_epoch(train, f"train+dev epoch {epoch}", opt2, sched2)
         history.append({"final_epochs_with_dev": args.final_epochs_with_dev, "seconds": round(time.time() - t0)})
-    test_scores = evaluate(student, test, tok.pad_token_id, "cpu")
+    test_scores = evaluate(student, test, tok.pad_token_id, args.device)
     print(f"test F1 (greedy, fp32) {test_scores['overall']['f1']:.4f}", flush=True)
     os.makedirs(args.out, exist_ok=True)
-    student.half().save_pretrained(args.out, safe_serialization=True)
+    student.cpu().half().save_pretrained(args.out, safe_serialization=True)
     tok.save_pretrained(args.out)
     with open(os.path.join(teacher_dir, "claimwire_ner.json"), encoding="utf-8") as f:
         meta = json.load(f)
