@@ -400,52 +400,62 @@ class NerTagger:
         tags, scores = [d[0] for d in done], [d[1] for d in done]
         return (tags, scores, [d[2] for d in done]) if features else (tags, scores)
 
-    def iter_tag_words(self, docs: Sequence[Sequence[str]], features: bool = False):
-        """tag_words, one document at a time: (tags, scores, features or None) per document, in order, each as
-        soon as its windows are back. Every window is queued at once, so the model keeps the cores busy while
-        the caller works on the documents already done."""
+    def iter_tag_words(self, docs: Iterable[Sequence[str]], features: bool = False):
+        """tag_words, one document at a time: an iterator of (tags, scores, features or None) per document, in
+        order, each as soon as its windows are back.
+
+        Reads every document and queues its windows at once, before returning: `docs` may be a lazy iterable, and
+        the model already runs on the first documents while later ones are still being split and tokenized; then
+        it keeps the cores busy while the caller works on the documents already done."""
+        return self._decoded(self._queue_windows(docs, features), features)
+
+    def _run_window(self, call, features: bool):
         import numpy as np
-        pieces = [[self._pieces(w) for w in words] for words in docs]
+        input_ids = call[2]
+        logits, feats = self.backend.run(input_ids, np.ones_like(input_ids), features)
+        return logits[0], (feats[0] if features else None)
+
+    def _queue_windows(self, docs: Iterable[Sequence[str]], features: bool) -> list:
+        """Per document: its word count and its windows [((window, firsts, input ids), future or None)]; with
+        parallel calls each window goes to the pool as soon as it is built."""
+        import numpy as np
+        pool = self.backend.pool() if getattr(self.backend, "parallel_calls", 1) > 1 else None
         self.last_wordpieces = 0
-        calls, calls_per_doc = [], [0] * len(docs)
-        for d, words_pieces in enumerate(pieces):
-            if not words_pieces:
-                continue
-            for w in make_windows(d, [len(p) for p, _ in words_pieces], self.max_pieces, self.stride_words):
-                ids, firsts = [self.encoder.cls_id], []
-                for wp, first in words_pieces[w.word_start:w.word_end]:
-                    firsts.append(len(ids) + first)
-                    ids.extend(wp)
-                ids.append(self.encoder.sep_id)
-                self.last_wordpieces += len(ids)
-                calls.append((w, firsts, np.asarray([ids], dtype=np.int64)))
-                calls_per_doc[d] += 1
+        queued = []
+        for words in docs:
+            words_pieces = [self._pieces(w) for w in words]
+            calls = []
+            if words_pieces:
+                for w in make_windows(len(queued), [len(p) for p, _ in words_pieces], self.max_pieces,
+                                      self.stride_words):
+                    ids, firsts = [self.encoder.cls_id], []
+                    for wp, first in words_pieces[w.word_start:w.word_end]:
+                        firsts.append(len(ids) + first)
+                        ids.extend(wp)
+                    ids.append(self.encoder.sep_id)
+                    self.last_wordpieces += len(ids)
+                    call = (w, firsts, np.asarray([ids], dtype=np.int64))
+                    calls.append((call, pool.submit(self._run_window, call, features) if pool is not None else None))
+            queued.append((len(words), calls))
+        return queued
 
-        def run(call):
-            input_ids = call[2]
-            logits, feats = self.backend.run(input_ids, np.ones_like(input_ids), features)
-            return logits[0], (feats[0] if features else None)
-
-        parallel = getattr(self.backend, "parallel_calls", 1)
-        if parallel > 1 and len(calls) > 1:
-            results = self.backend.pool().map(run, calls)
-        else:
-            results = map(run, calls)
-        results = zip(calls, results)
+    def _decoded(self, queued: list, features: bool):
+        import numpy as np
         outside = self.id2label.index("O")
-        for d, words in enumerate(docs):
-            probs = np.zeros((len(words), len(self.id2label)), dtype=np.float32)
+        for n_words, calls in queued:
+            probs = np.zeros((n_words, len(self.id2label)), dtype=np.float32)
             probs[:, outside] = 1.0  # words no window kept (none, normally) stay outside
-            doc_feats = np.zeros((len(words), self.feature_dims), dtype=np.float32) if features else None
-            for _ in range(calls_per_doc[d]):
-                (w, firsts, _), (logits, feats) = next(results)
+            doc_feats = np.zeros((n_words, self.feature_dims), dtype=np.float32) if features else None
+            for call, future in calls:
+                logits, feats = future.result() if future is not None else self._run_window(call, features)
+                w, firsts, _ = call
                 word_ids = np.arange(w.word_start, w.word_end)
                 keep = (word_ids >= w.keep_start) & (word_ids < w.keep_end)
                 rows = np.asarray(firsts)[keep]
                 if features:
                     if doc_feats.shape[1] != feats.shape[-1]:
                         self.feature_dims = feats.shape[-1]
-                        doc_feats = np.zeros((len(words), self.feature_dims), dtype=np.float32)
+                        doc_feats = np.zeros((n_words, self.feature_dims), dtype=np.float32)
                     doc_feats[word_ids[keep]] = feats[rows]
                 logits = logits[rows]
                 logits = logits - logits.max(-1, keepdims=True)
@@ -468,16 +478,24 @@ class NerTagger:
     def iter_analyze(self, texts: Sequence[str], features: bool = False):
         """analyze, one text at a time, each as soon as its sentences are tagged (see iter_tag_words)."""
         import numpy as np
-        docs = [split_words(t or "") for t in texts]
-        spans = [sentence_spans(t or "", words) for t, words in zip(texts, docs)]
-        flat = [[w.text for w in words[s:e]] for words, doc_spans in zip(docs, spans) for s, e in doc_spans]
-        tagged = zip(flat, self.iter_tag_words(flat, features=features))
-        for t, words, doc_spans in zip(texts, docs, spans):
+        prepared = []  # (text, words, sentence spans), filled while iter_tag_words reads the sentences
+
+        def sentences():  # split each text only when the tagger asks for it, so splitting overlaps the model
+            for t in texts:
+                t = t or ""
+                words = split_words(t)
+                spans = sentence_spans(t, words)
+                prepared.append((t, words, spans))
+                for s, e in spans:
+                    yield [w.text for w in words[s:e]]
+
+        tagged = self.iter_tag_words(sentences(), features=features)  # has read (and split) every text
+        for t, words, doc_spans in prepared:
             tags, scores, feats = [], [], []
-            for _ in doc_spans:
-                sentence_words, (sentence_tags, sentence_scores, sentence_feats) = next(tagged)
+            for s, e in doc_spans:
+                sentence_tags, sentence_scores, sentence_feats = next(tagged)
                 if self.rules:
-                    sentence_tags = apply_entity_rules(sentence_words, sentence_tags, sentence_scores)
+                    sentence_tags = apply_entity_rules([w.text for w in words[s:e]], sentence_tags, sentence_scores)
                 tags += sentence_tags
                 scores += sentence_scores
                 if features:
@@ -485,8 +503,7 @@ class NerTagger:
             doc_feats = None
             if features:
                 doc_feats = np.concatenate(feats) if feats else np.zeros((0, self.feature_dims), dtype=np.float32)
-            yield AnalyzedText(t or "", words, doc_spans, tags, entities_from_word_tags(t or "", words, tags, scores),
-                               doc_feats)
+            yield AnalyzedText(t, words, doc_spans, tags, entities_from_word_tags(t, words, tags, scores), doc_feats)
 
 
 @dataclass
