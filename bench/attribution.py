@@ -86,6 +86,8 @@ def main(argv=None) -> None:
                     help="dev: PolNeAR dev; holdout: the 60 train articles the training kept back (model selection)")
     ap.add_argument("--attribution-model", default=None, help="a model directory, or 'none' for the rules alone")
     ap.add_argument("--ner-model", default=None, help="the encoder under the head (default: the shipped one)")
+    ap.add_argument("--head-backend", default="auto", choices=["auto", "onnx", "torch"],
+                    help="how the head runs: its int8 graph (onnx, the default when shipped) or its fp32 weights")
     ap.add_argument("--limit", type=int, default=0, help="score only the first N articles")
     ap.add_argument("--show", type=int, default=0, help="print this many wrong claimants")
     args = ap.parse_args(argv)
@@ -95,7 +97,8 @@ def main(argv=None) -> None:
     from transforms.ner_model import NerTagger, resolve_model_dir
     attribution = None
     if (args.attribution_model or "").lower() != "none":
-        attribution = AttributionTagger.load(resolve_attribution_dir(args.attribution_model))
+        attribution = AttributionTagger.load(resolve_attribution_dir(args.attribution_model),
+                                             backend=args.head_backend)
     analyzer = ArticleAnalyzer(NerTagger.load(resolve_model_dir(args.ner_model)), attribution)
     if args.split == "holdout":
         from training.train_attribution import holdout_indices
@@ -138,7 +141,8 @@ def main(argv=None) -> None:
                           claim["sentence"][:150].replace("\n", " "))
     elapsed = time.perf_counter() - t0
     label = args.attribution_model or ("claimwire-attribution-v1" if attribution else "none")
-    print(f"PolNeAR {args.split}: {len(articles)} articles, attribution model: {label}, {elapsed:.0f} s")
+    print(f"PolNeAR {args.split}: {len(articles)} articles, attribution model: {label}"
+          f"{f' ({attribution.backend})' if attribution else ''}, {elapsed:.0f} s")
     print(f"figures inside attributed content (years, dates, times, ordinals left out): {n_fig}")
     print(f"  a claim is found for:            {n_found / max(1, n_fig):.3f} ({n_found}/{n_fig})")
     print(f"  claimant is the gold source for: {n_src_ok / max(1, n_src):.3f} ({n_src_ok}/{n_src} with a source); "

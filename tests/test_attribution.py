@@ -100,3 +100,67 @@ def test_a_head_runs_only_on_the_encoder_it_was_trained_on(tmp_path):
     with pytest.raises(ValueError, match="trained on the features of"):
         AttributionTagger.load(default_dir, str(other))
     assert AttributionTagger.load(default_dir, resolve_model_dir(None)).meta["encoder_graph_sha256"]
+
+
+
+SEEDS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "samples", "seeds")
+
+
+def test_the_shipped_head_runs_its_int8_graph_exported_from_its_weights():
+    """The pipeline runs head.int8.onnx; claimwire_attribution.json ties it to the exact head.safetensors it came
+    from and to its own bytes."""
+    import json
+
+    from transforms.attribution_model import HEAD_FILE, HEAD_ONNX_FILE, _file_sha256
+    model_dir = resolve_attribution_dir(None)
+    graph = json.load(open(os.path.join(model_dir, "claimwire_attribution.json")))["int8_graph"]
+    assert graph["head_sha256"] == _file_sha256(os.path.join(model_dir, HEAD_FILE))
+    assert graph["graph_sha256"] == _file_sha256(os.path.join(model_dir, HEAD_ONNX_FILE))
+    assert AttributionTagger.load(model_dir).backend == "onnx-int8"
+    assert AttributionTagger.load(model_dir, backend="torch").backend == "torch"
+
+
+def test_int8_head_tags_the_seeds_as_the_fp32_head_does(analyzer):
+    """Same roles on the two seed articles, word for word except for a few borderline words, and the same claims."""
+    import numpy as np
+
+    from transforms.attribution_model import layout_features
+    int8 = AttributionTagger.load(resolve_attribution_dir(None))
+    fp32 = AttributionTagger.load(resolve_attribution_dir(None), backend="torch")
+    for name in sorted(os.listdir(SEEDS)):
+        text = open(os.path.join(SEEDS, name), encoding="utf-8").read()
+        doc = analyzer.ner.analyze([text], features=True)[0]
+        feats = np.concatenate([doc.features, layout_features(doc.text, doc.words, doc.sentences)], 1)
+        tags_int8, _ = int8.tag(feats)
+        tags_fp32, _ = fp32.tag(feats)
+        assert len(tags_int8) == len(doc.words) > 200
+        assert sum(a == b for a, b in zip(tags_int8, tags_fp32)) >= 0.97 * len(doc.words), name
+        assert {t for t in tags_int8} - {"O"}, name  # it finds roles at all
+        claims = [extract_claims(analyze(ArticleAnalyzer(analyzer.ner, head), text)) for head in (int8, fp32)]
+        assert [(c["value_text"], (c["claimant"] or {}).get("text")) for c in claims[0]] == \
+            [(c["value_text"], (c["claimant"] or {}).get("text")) for c in claims[1]], name
+
+
+def test_a_stale_int8_graph_is_never_run(tmp_path):
+    """A retrained head whose graph was not exported again runs its fp32 weights (or refuses, when the int8 graph
+    is asked for); exporting writes the graph back, byte for byte the shipped one for the shipped weights."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    from transforms.attribution_model import HEAD_FILE, HEAD_ONNX_FILE, _file_sha256, export_head_onnx
+    shipped = resolve_attribution_dir(None)
+    copy = tmp_path / "head"
+    shutil.copytree(shipped, copy)
+    weights = load_file(str(copy / HEAD_FILE))
+    name = sorted(weights)[0]
+    weights[name] = weights[name] * 1.01
+    save_file(weights, str(copy / HEAD_FILE))
+    assert AttributionTagger.load(str(copy)).backend == "torch"
+    with pytest.raises(FileNotFoundError, match="training.export_onnx"):
+        AttributionTagger.load(str(copy), backend="onnx")
+    shutil.copy(os.path.join(shipped, HEAD_FILE), copy / HEAD_FILE)
+    os.remove(copy / HEAD_ONNX_FILE)
+    export_head_onnx(str(copy))
+    assert _file_sha256(str(copy / HEAD_ONNX_FILE)) == _file_sha256(os.path.join(shipped, HEAD_ONNX_FILE))
+    assert AttributionTagger.load(str(copy)).backend == "onnx-int8"

@@ -5,8 +5,8 @@
 Steps: (1) the shipped NER graph (models/claimwire-ner-v1/model.int8.onnx, the one the pipeline runs) encodes every
 PolNeAR train article sentence by sentence, exactly as at inference; the features are cached under --cache; (2) the
 head (transforms/attribution_model.build_head) trains on train minus --holdout articles, which choose the epoch;
-(3) the best epoch's weights are written with their recipe and holdout scores. PolNeAR dev is never read here:
-bench/attribution.py scores it.
+(3) the best epoch's weights are written with their recipe and holdout scores, and (4) their int8 graph
+(head.int8.onnx, what the pipeline runs). PolNeAR dev is never read here: bench/attribution.py scores it.
 """
 from __future__ import annotations
 
@@ -155,6 +155,8 @@ def main(argv=None) -> None:
             "history": history, "best_holdout_span_f1": round(best, 4)}
     with open(os.path.join(args.out, "claimwire_attribution.json"), "w", encoding="utf-8") as f:
         json.dump(meta, f, indent=1)
+    from transforms.attribution_model import export_head_onnx
+    export_head_onnx(args.out)  # the int8 graph the pipeline runs (its holdout figures: bench/attribution.py)
     print(f"wrote {args.out} (best holdout span F1 {best:.4f})")
 
 

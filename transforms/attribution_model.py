@@ -87,15 +87,91 @@ class Attribution:
     extra_content: list[tuple[int, int]] = field(default_factory=list)
 
 
+HEAD_FILE = "head.safetensors"
+HEAD_ONNX_FILE = "head.int8.onnx"
+
+
+def unrolled_head(head):
+    """The same function as `head`, for one article (words × in_dim → words × labels) with each dilated convolution
+    written as one matrix product over [h(t-d), h(t), h(t+d)]: the form an int8 matrix-product kernel runs
+    (ONNX Runtime's dynamic quantization leaves convolutions in fp32). Outputs match `head` to about 1e-5."""
+    import torch
+
+    class UnrolledHead(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj, self.out = head.proj, head.out
+            self.norms = torch.nn.ModuleList(b.norm for b in head.blocks)
+            self.dilations = [b.conv.dilation[0] for b in head.blocks]
+            self.mixes = torch.nn.ModuleList()
+            for b in head.blocks:
+                w = b.conv.weight  # (out, in, kernel 3)
+                mix = torch.nn.Linear(w.shape[1] * 3, w.shape[0])
+                mix.weight.data = w.permute(0, 2, 1).reshape(w.shape[0], -1).clone()
+                mix.bias.data = b.conv.bias.data.clone()
+                self.mixes.append(mix)
+
+        def forward(self, x):
+            h = torch.nn.functional.gelu(self.proj(x))
+            n = h.shape[0]
+            for d, mix, norm in zip(self.dilations, self.mixes, self.norms):
+                padded = torch.nn.functional.pad(h, (0, 0, d, d))  # zeros beyond the article, as the conv pads
+                taps = torch.cat([padded[0:n], padded[d:d + n], padded[2 * d:2 * d + n]], 1)
+                h = norm(h + torch.nn.functional.gelu(mix(taps)))
+            return self.out(h)
+
+    return UnrolledHead().eval()
+
+
+def export_head_onnx(model_dir: str) -> str:
+    """Writes HEAD_ONNX_FILE beside a head's weights (the unrolled head, dynamic int8 like the NER graph) and
+    records in claimwire_attribution.json which weights it came from, so a retrained head never runs a stale
+    graph. `python -m training.export_onnx models/claimwire-attribution-v1`."""
+    import tempfile
+
+    import torch
+
+    from transforms.ner_model import quantize_onnx
+    tagger = AttributionTagger.load(model_dir, backend="torch")
+    x = torch.zeros((16, tagger.meta["in_dim"]))
+    dst = os.path.join(model_dir, HEAD_ONNX_FILE)
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32 = os.path.join(tmp, "head.fp32.onnx")
+        torch.onnx.export(unrolled_head(tagger.head), (x,), fp32, input_names=["features"], output_names=["logits"],
+                          opset_version=17, dynamo=False, dynamic_axes={"features": {0: "words"},
+                                                                        "logits": {0: "words"}})
+        quantize_onnx(fp32, dst)
+    meta_path = os.path.join(model_dir, "claimwire_attribution.json")
+    with open(meta_path, encoding="utf-8") as f:
+        meta = json.load(f)
+    meta["int8_graph"] = {"file": HEAD_ONNX_FILE, "head_sha256": _file_sha256(os.path.join(model_dir, HEAD_FILE)),
+                          "graph_sha256": _file_sha256(dst)}
+    with open(meta_path, "w", encoding="utf-8") as f:
+        json.dump(meta, f, indent=1)
+    return dst
+
+
+def _file_sha256(path: str) -> str:
+    import hashlib
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
 class AttributionTagger:
-    def __init__(self, head, meta: dict):
-        self.head = head
+    def __init__(self, head, meta: dict, session=None):
+        self.head = head  # torch module, or None when `session` (ONNX Runtime, the int8 graph) runs the head
         self.meta = meta
+        self.session = session
+
+    @property
+    def backend(self) -> str:
+        return "onnx-int8" if self.session is not None else "torch"
 
     @classmethod
-    def load(cls, model_dir: str, encoder_dir: str | None = None) -> "AttributionTagger":
-        """With `encoder_dir`: refuses a head trained on another encoder's features (its output would be noise)."""
-        from safetensors.torch import load_file
+    def load(cls, model_dir: str, encoder_dir: str | None = None, backend: str = "auto") -> "AttributionTagger":
+        """With `encoder_dir`: refuses a head trained on another encoder's features (its output would be noise).
+        backend: 'auto' (the int8 graph HEAD_ONNX_FILE when it was exported from these weights and onnxruntime is
+        installed, else torch), 'onnx' or 'torch'."""
         with open(os.path.join(model_dir, "claimwire_attribution.json"), encoding="utf-8") as f:
             meta = json.load(f)
         if meta.get("format") != MODEL_FORMAT:
@@ -103,24 +179,56 @@ class AttributionTagger:
         if encoder_dir is not None and encoder_graph_sha256(encoder_dir) != meta.get("encoder_graph_sha256"):
             raise ValueError(f"attribution model {model_dir} was trained on the features of {meta.get('encoder')}, "
                              f"not of {encoder_dir}: pass --attribution-model for that NER model, or none")
+        if backend not in ("auto", "onnx", "torch"):
+            raise ValueError(f"attribution backend {backend!r}: expected auto, onnx or torch")
+        if backend != "torch":
+            session = _onnx_session(model_dir, meta)
+            if session is not None:
+                return cls(None, meta, session)
+            if backend == "onnx":
+                raise FileNotFoundError(f"{model_dir}: no {HEAD_ONNX_FILE} exported from its {HEAD_FILE} (or no "
+                                        f"onnxruntime): python -m training.export_onnx {model_dir}")
+        from safetensors.torch import load_file
         head = build_head(meta["in_dim"], meta["hidden"], meta["proj"])
-        head.load_state_dict({k: v.float() for k, v in load_file(os.path.join(model_dir, "head.safetensors")).items()})
+        head.load_state_dict({k: v.float() for k, v in load_file(os.path.join(model_dir, HEAD_FILE)).items()})
         head.eval()
         return cls(head, meta)
 
     def tag(self, features) -> tuple[list[str], list[float]]:
-        """BIO role per word of one article from its (words × dims) features (encoder + layout)."""
+        """BIO role per word of one article from its (words × dims) features (encoder + layout). One model call per
+        article: the int8 graph's activation scales are the article's own, whatever else is in the batch."""
         import numpy as np
-        import torch
         if len(features) == 0:
             return [], []
-        with torch.inference_mode():
-            logits = self.head(torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32))[None])[0].numpy()
+        x = np.ascontiguousarray(features, dtype=np.float32)
+        if self.session is not None:
+            logits = self.session.run(None, {"features": x})[0]
+        else:
+            import torch
+            with torch.inference_mode():
+                logits = self.head(torch.from_numpy(x)[None])[0].numpy()
         logits = logits - logits.max(-1, keepdims=True)
         probs = np.exp(logits)
         probs /= probs.sum(-1, keepdims=True)
         path = viterbi_bio(probs, LABELS)
         return [LABELS[i] for i in path], [float(probs[k, i]) for k, i in enumerate(path)]
+
+
+def _onnx_session(model_dir: str, meta: dict):
+    """ONNX Runtime session over the head's int8 graph, on one thread (the head runs beside the encoder's calls,
+    which already fill the cores); None when there is no graph for these exact weights or no onnxruntime."""
+    graph = meta.get("int8_graph") or {}
+    path = os.path.join(model_dir, graph.get("file") or HEAD_ONNX_FILE)
+    if not os.path.exists(path) or graph.get("head_sha256") != _file_sha256(os.path.join(model_dir, HEAD_FILE)):
+        return None
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return None
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
 
 def link_attributions(tags: Sequence[str], sentence_spans_: Sequence[tuple[int, int]],
@@ -195,14 +303,9 @@ def link_attributions(tags: Sequence[str], sentence_spans_: Sequence[tuple[int, 
 def encoder_graph_sha256(encoder_dir: str) -> str | None:
     """sha256 of an NER model's ONNX graph (the features a head was trained on); None without one. Read once per
     process: resolving the head and checking it both ask."""
-    import hashlib
-
     from transforms.ner_model import ONNX_FILE
     path = os.path.join(encoder_dir, ONNX_FILE)
-    if not os.path.exists(path):
-        return None
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
+    return _file_sha256(path) if os.path.exists(path) else None
 
 
 def resolve_attribution_dir(ref: str | None, encoder_dir: str | None = None) -> str | None:
@@ -235,7 +338,7 @@ class ArticleAnalyzer:
     def __init__(self, ner, attribution: AttributionTagger | None = None):
         self.ner = ner
         self.attribution = attribution
-        if attribution is not None and getattr(ner.backend, "parallel_calls", 1) > 1:
+        if attribution is not None and attribution.session is None and getattr(ner.backend, "parallel_calls", 1) > 1:
             # the head runs while the encoder's parallel calls already fill the cores: one torch thread, or the
             # threads fight (measured, 96 articles on 2 cores: 13.0 s with torch's default 2 threads, 8.9 s with 1)
             import torch
