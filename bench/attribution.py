@@ -97,8 +97,9 @@ def main(argv=None) -> None:
     from transforms.ner_model import NerTagger, resolve_model_dir
     attribution = None
     if (args.attribution_model or "").lower() != "none":
-        attribution = AttributionTagger.load(resolve_attribution_dir(args.attribution_model),
-                                             backend=args.head_backend)
+        encoder_dir = resolve_model_dir(args.ner_model)  # the head that matches this encoder's graph
+        attribution = AttributionTagger.load(resolve_attribution_dir(args.attribution_model, encoder_dir),
+                                             encoder_dir, backend=args.head_backend)
     analyzer = ArticleAnalyzer(NerTagger.load(resolve_model_dir(args.ner_model)), attribution)
     if args.split == "holdout":
         from training.train_attribution import holdout_indices

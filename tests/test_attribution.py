@@ -1,4 +1,4 @@
-"""claimwire-attribution-v1: the PolNeAR reader, role linking, the shipped head on real sentences, and claims whose
+"""The attribution heads: the PolNeAR reader, role linking, the shipped head on real sentences, and claims whose
 claimant comes from it."""
 import os
 
@@ -77,12 +77,18 @@ def test_unattributed_figures_keep_a_null_claimant(analyzer):
     assert [(c["value"], c["unit_family"], c["claimant"]) for c in claims] == [(300, "length", None)]
 
 
-def test_shipped_model_matches_its_encoder():
+@pytest.mark.parametrize("ner, head", [("claimwire-ner-v2", "claimwire-attribution-v2"),
+                                       ("claimwire-ner-v1", "claimwire-attribution-v1")])
+def test_each_shipped_head_matches_its_encoder_and_is_the_one_it_gets(ner, head):
+    """The default pair is v2; --ner-model claimwire-ner-v1 gets the v1 head without naming it."""
     import hashlib
     import json
-    meta = json.load(open(os.path.join(resolve_attribution_dir(None), "claimwire_attribution.json")))
-    graph = os.path.join(resolve_model_dir(None), "model.int8.onnx")
+    from models import DEFAULT_NER_MODEL, model_path
+    meta = json.load(open(os.path.join(model_path(head), "claimwire_attribution.json")))
+    graph = os.path.join(model_path(ner), "model.int8.onnx")
     assert hashlib.sha256(open(graph, "rb").read()).hexdigest() == meta["encoder_graph_sha256"]
+    assert resolve_attribution_dir(None, model_path(ner)) == model_path(head)
+    assert (resolve_model_dir(None) == model_path(ner)) == (ner == DEFAULT_NER_MODEL)
 
 
 def test_a_head_runs_only_on_the_encoder_it_was_trained_on(tmp_path):
@@ -106,13 +112,15 @@ def test_a_head_runs_only_on_the_encoder_it_was_trained_on(tmp_path):
 SEEDS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "samples", "seeds")
 
 
-def test_the_shipped_head_runs_its_int8_graph_exported_from_its_weights():
+@pytest.mark.parametrize("head", ["claimwire-attribution-v2", "claimwire-attribution-v1"])
+def test_the_shipped_heads_run_their_int8_graph_exported_from_their_weights(head):
     """The pipeline runs head.int8.onnx; claimwire_attribution.json ties it to the exact head.safetensors it came
     from and to its own bytes."""
     import json
 
+    from models import model_path
     from transforms.attribution_model import HEAD_FILE, HEAD_ONNX_FILE, _file_sha256
-    model_dir = resolve_attribution_dir(None)
+    model_dir = model_path(head)
     graph = json.load(open(os.path.join(model_dir, "claimwire_attribution.json")))["int8_graph"]
     assert graph["head_sha256"] == _file_sha256(os.path.join(model_dir, HEAD_FILE))
     assert graph["graph_sha256"] == _file_sha256(os.path.join(model_dir, HEAD_ONNX_FILE))
@@ -164,3 +172,19 @@ def test_a_stale_int8_graph_is_never_run(tmp_path):
     export_head_onnx(str(copy))
     assert _file_sha256(str(copy / HEAD_ONNX_FILE)) == _file_sha256(os.path.join(shipped, HEAD_ONNX_FILE))
     assert AttributionTagger.load(str(copy)).backend == "onnx-int8"
+
+
+def test_the_opt_in_student_gets_its_own_head_and_finds_the_seed_claims(analyzer):
+    """--ner-model claimwire-ner-v2: the pipeline's model handler pairs it with claimwire-attribution-v2; on the
+    seeds it finds the same figures as the default model, and the 3,000 troops still have a claimant."""
+    from transforms.ner import NerModelHandler
+    student = NerModelHandler("claimwire-ner-v2").load_model()
+    assert student.attribution.meta["encoder"] == "claimwire-ner-v2"
+    assert student.attribution.backend == "onnx-int8"
+    for name in sorted(os.listdir(SEEDS)):
+        text = open(os.path.join(SEEDS, name), encoding="utf-8").read()
+        article = analyze(student, text)
+        assert {e["label"] for e in article["entities"]} >= {"PER", "ORG", "LOC"}, name
+        claims = extract_claims(article)
+        assert [c["value_text"] for c in claims] == [c["value_text"] for c in extract_claims(analyze(analyzer, text))]
+        assert any(c["claimant"] for c in claims if (c["value_text"] or "").replace(",", "") == "3000"), name

@@ -75,7 +75,10 @@ def test_wheel_for_setup_file_ships_the_model(tmp_path):
                     "-w", str(tmp_path / "dist")], check=True, capture_output=True)
     names = zipfile.ZipFile(glob.glob(str(tmp_path / "dist" / "*.whl"))[0]).namelist()
     for f in ("model.int8.onnx", "model.safetensors", "tokenizer.json", "config.json", "claimwire_ner.json"):
-        assert f"models/claimwire-ner-v1/{f}" in names, f
+        for model in ("claimwire-ner-v1", "claimwire-ner-v2"):
+            assert f"models/{model}/{f}" in names, (model, f)
+    for f in ("head.safetensors", "head.int8.onnx", "claimwire_attribution.json"):
+        assert f"models/claimwire-attribution-v2/{f}" in names, f
     for module in ("pipeline/dask_runner.py", "pipeline/follow.py", "transforms/streaming.py", "schemas/records.py"):
         assert module in names, module
 

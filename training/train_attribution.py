@@ -1,8 +1,9 @@
-"""Trains claimwire-attribution-v1, the Source / Cue / Content head over the NER encoder's features (PolNeAR).
+"""Trains a claimwire attribution head, the Source / Cue / Content head over an NER encoder's features (PolNeAR).
 
-    python -m training.train_attribution --polnear ../shared/data/polnear --out models/claimwire-attribution-v1
+    python -m training.train_attribution --polnear ../shared/data/polnear --encoder models/claimwire-ner-v2 \
+        --out models/claimwire-attribution-v2
 
-Steps: (1) the shipped NER graph (models/claimwire-ner-v1/model.int8.onnx, the one the pipeline runs) encodes every
+Steps: (1) the encoder's NER graph (its model.int8.onnx, the one the pipeline runs) encodes every
 PolNeAR train article sentence by sentence, exactly as at inference; the features are cached under --cache; (2) the
 head (transforms/attribution_model.build_head) trains on train minus --holdout articles, which choose the epoch;
 (3) the best epoch's weights are written with their recipe and holdout scores, and (4) their int8 graph
@@ -76,8 +77,8 @@ def evaluate(head, data) -> dict:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--polnear", required=True, help="PolNeAR folder (../shared/data/polnear)")
-    ap.add_argument("--encoder", default=None, help="NER model folder (default: the shipped claimwire-ner-v1)")
-    ap.add_argument("--out", default="models/claimwire-attribution-v1")
+    ap.add_argument("--encoder", default=None, help="NER model folder (default: the shipped one)")
+    ap.add_argument("--out", required=True, help="where the head goes (models/claimwire-attribution-vN)")
     ap.add_argument("--cache", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "claimwire-attr-cache"))
     ap.add_argument("--epochs", type=int, default=12)
     ap.add_argument("--holdout", type=int, default=60, help="train articles kept back to choose the epoch")

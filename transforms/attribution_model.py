@@ -1,10 +1,11 @@
-"""claimwire-attribution-v1: who says what, as word roles (Source / Cue / Content) over a whole article.
+"""The attribution head (claimwire-attribution-v1 over claimwire-ner-v1, the default; v2 over v2): who says what, as
+word roles (Source / Cue / Content) over a whole article.
 
 The head reads the NER encoder's word features (transforms/ner_model.FEATURE_LAYERS, from the same forward pass
 that tags entities) plus three layout bits (sentence start, paragraph start, quote mark), and runs dilated
 convolutions over the whole article, so a Content may span sentences and its Source may sit in the next one. Labels are
 BIO over the three PolNeAR roles; decoding is the same constrained Viterbi as NER. Trained by
-training/train_attribution.py on PolNeAR train (models/claimwire-attribution-v1/README.md).
+training/train_attribution.py on PolNeAR train (models/claimwire-attribution-v2/README.md).
 
 `link_attributions` then groups the role spans into attributions: each Content takes the nearest Cue (its own
 sentence or the ones next to it), and the Cue the nearest Source.
@@ -126,7 +127,7 @@ def unrolled_head(head):
 def export_head_onnx(model_dir: str) -> str:
     """Writes HEAD_ONNX_FILE beside a head's weights (the unrolled head, dynamic int8 like the NER graph) and
     records in claimwire_attribution.json which weights it came from, so a retrained head never runs a stale
-    graph. `python -m training.export_onnx models/claimwire-attribution-v1`."""
+    graph. `python -m training.export_onnx models/claimwire-attribution-v2`."""
     import tempfile
 
     import torch
