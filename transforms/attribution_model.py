@@ -5,7 +5,7 @@ The head reads the NER encoder's word features (transforms/ner_model.FEATURE_LAY
 that tags entities) plus three layout bits (sentence start, paragraph start, quote mark), and runs dilated
 convolutions over the whole article, so a Content may span sentences and its Source may sit in the next one. Labels are
 BIO over the three PolNeAR roles; decoding is the same constrained Viterbi as NER. Trained by
-training/train_attribution.py on PolNeAR train (models/claimwire-attribution-v2/README.md).
+training/train_attribution.py on PolNeAR train (models/claimwire-attribution-v1/README.md; v2: the same recipe).
 
 `link_attributions` then groups the role spans into attributions: each Content takes the nearest Cue (its own
 sentence or the ones next to it), and the Cue the nearest Source.
