@@ -96,11 +96,11 @@ def main(argv=None) -> None:
     from transforms.entities import canonicalize_entities
     from transforms.ner_model import NerTagger, resolve_model_dir
     attribution = None
-    if (args.attribution_model or "").lower() != "none":
-        encoder_dir = resolve_model_dir(args.ner_model)  # the head that matches this encoder's graph
+    encoder_dir = resolve_model_dir(args.ner_model)
+    if (args.attribution_model or "").lower() != "none":  # the head that matches this encoder's graph
         attribution = AttributionTagger.load(resolve_attribution_dir(args.attribution_model, encoder_dir),
                                              encoder_dir, backend=args.head_backend)
-    analyzer = ArticleAnalyzer(NerTagger.load(resolve_model_dir(args.ner_model)), attribution)
+    analyzer = ArticleAnalyzer(NerTagger.load(encoder_dir), attribution)
     if args.split == "holdout":
         from training.train_attribution import holdout_indices
         train = read_split(args.polnear, "train")

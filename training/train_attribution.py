@@ -12,7 +12,6 @@ head (transforms/attribution_model.build_head) trains on train minus --holdout a
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import random
@@ -21,14 +20,14 @@ import time
 import numpy as np
 
 from training.polnear import read_split, word_roles
-from transforms.attribution_model import LABELS, MODEL_FORMAT, build_head, layout_features
+from transforms.attribution_model import (HEAD_FILE, LABELS, MODEL_FORMAT, build_head, encoder_graph_sha256,
+                                          layout_features)
 from transforms.ner_model import NerTagger, resolve_model_dir, span_f1
 
 
 def encode_articles(articles, encoder_dir: str, cache_dir: str, split: str):
     """[(features (words × dims) float16, role tags)] per article, cached by encoder graph + split."""
-    onnx = os.path.join(encoder_dir, "model.int8.onnx")
-    key = hashlib.sha256(open(onnx, "rb").read()).hexdigest()[:12]
+    key = encoder_graph_sha256(encoder_dir)[:12]
     path = os.path.join(cache_dir, f"{split}-{key}-{len(articles)}.npz")
     if os.path.exists(path):
         data = np.load(path, allow_pickle=True)
@@ -146,11 +145,10 @@ def main(argv=None) -> None:
             best = scores["f1"]
             best_state = {k: v.detach().clone() for k, v in head.state_dict().items()}
     os.makedirs(args.out, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in best_state.items()}, os.path.join(args.out, "head.safetensors"))
+    save_file({k: v.contiguous() for k, v in best_state.items()}, os.path.join(args.out, HEAD_FILE))
     meta = {"format": MODEL_FORMAT, "labels": LABELS, "in_dim": in_dim, "hidden": args.hidden, "proj": args.proj,
             "encoder": os.path.basename(os.path.normpath(encoder_dir)),
-            "encoder_graph_sha256": hashlib.sha256(open(os.path.join(encoder_dir, "model.int8.onnx"), "rb")
-                                                   .read()).hexdigest(),
+            "encoder_graph_sha256": encoder_graph_sha256(encoder_dir),
             "data": f"PolNeAR v1.0 train, {len(train)} articles (+{len(hold)} held out to choose the epoch)",
             "recipe": {k: getattr(args, k) for k in ("epochs", "lr", "chunk", "seed", "holdout")},
             "history": history, "best_holdout_span_f1": round(best, 4)}

@@ -478,24 +478,23 @@ class NerTagger:
     def iter_analyze(self, texts: Sequence[str], features: bool = False):
         """analyze, one text at a time, each as soon as its sentences are tagged (see iter_tag_words)."""
         import numpy as np
-        prepared = []  # (text, words, sentence spans), filled while iter_tag_words reads the sentences
+        prepared = []  # (text, words, sentence spans, each sentence's words), filled as iter_tag_words reads them
 
         def sentences():  # split each text only when the tagger asks for it, so splitting overlaps the model
             for t in texts:
                 t = t or ""
                 words = split_words(t)
                 spans = sentence_spans(t, words)
-                prepared.append((t, words, spans))
-                for s, e in spans:
-                    yield [w.text for w in words[s:e]]
+                prepared.append((t, words, spans, [[w.text for w in words[s:e]] for s, e in spans]))
+                yield from prepared[-1][3]
 
         tagged = self.iter_tag_words(sentences(), features=features)  # has read (and split) every text
-        for t, words, doc_spans in prepared:
+        for t, words, doc_spans, sentence_words in prepared:
             tags, scores, feats = [], [], []
-            for s, e in doc_spans:
+            for sentence in sentence_words:
                 sentence_tags, sentence_scores, sentence_feats = next(tagged)
                 if self.rules:
-                    sentence_tags = apply_entity_rules([w.text for w in words[s:e]], sentence_tags, sentence_scores)
+                    sentence_tags = apply_entity_rules(sentence, sentence_tags, sentence_scores)
                 tags += sentence_tags
                 scores += sentence_scores
                 if features:
