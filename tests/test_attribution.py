@@ -80,7 +80,7 @@ def test_unattributed_figures_keep_a_null_claimant(analyzer):
 @pytest.mark.parametrize("ner, head", [("claimwire-ner-v2", "claimwire-attribution-v2"),
                                        ("claimwire-ner-v1", "claimwire-attribution-v1")])
 def test_each_shipped_head_matches_its_encoder_and_is_the_one_it_gets(ner, head):
-    """The default pair is v2; --ner-model claimwire-ner-v1 gets the v1 head without naming it."""
+    """The default pair is v1; --ner-model claimwire-ner-v2 gets the v2 head without naming it."""
     import hashlib
     import json
     from models import DEFAULT_NER_MODEL, model_path
@@ -107,6 +107,56 @@ def test_a_head_runs_only_on_the_encoder_it_was_trained_on(tmp_path):
         AttributionTagger.load(default_dir, str(other))
     assert AttributionTagger.load(default_dir, resolve_model_dir(None)).meta["encoder_graph_sha256"]
 
+
+
+def test_a_reexported_encoder_graph_keeps_its_heads_only_when_its_outputs_are_the_same(tmp_path):
+    """training/export_onnx.py: the check runs both graphs on the same windows and tells a different graph apart;
+    rebinding touches only the heads bound to the old graph, and records it."""
+    import json
+    import shutil
+
+    from models import model_path
+    from training.export_onnx import check_texts, rebind_heads, same_outputs
+    v1, v2 = model_path("claimwire-ner-v1"), model_path("claimwire-ner-v2")
+    sentences = check_texts(None)[:40]
+    same = same_outputs(v1, os.path.join(v1, "model.int8.onnx"), os.path.join(v1, "model.int8.onnx"), sentences)
+    assert same["identical"] and same["windows"] == 40 and same["wordpieces"] > 40 * 3
+    other = same_outputs(v1, os.path.join(v1, "model.int8.onnx"), os.path.join(v2, "model.int8.onnx"), sentences)
+    assert not other["identical"]
+    for head in ("claimwire-attribution-v1", "claimwire-attribution-v2"):
+        (tmp_path / head).mkdir()
+        shutil.copy(os.path.join(model_path(head), "claimwire_attribution.json"), tmp_path / head)
+    old = json.load(open(tmp_path / "claimwire-attribution-v1" / "claimwire_attribution.json"))
+    v2_before = (tmp_path / "claimwire-attribution-v2" / "claimwire_attribution.json").read_text()
+    assert rebind_heads(old["encoder_graph_sha256"], "0" * 64, same, str(tmp_path)) == ["claimwire-attribution-v1"]
+    new = json.load(open(tmp_path / "claimwire-attribution-v1" / "claimwire_attribution.json"))
+    assert new["encoder_graph_sha256"] == "0" * 64
+    assert new["encoder_graph_reexports"][-1]["from"] == old["encoder_graph_sha256"]
+    assert (tmp_path / "claimwire-attribution-v2" / "claimwire_attribution.json").read_text() == v2_before
+
+
+@pytest.mark.parametrize("model", ["claimwire-ner-v1", "claimwire-ner-v2", "claimwire-embed-v1"])
+def test_the_shipped_encoder_graphs_take_no_mask_and_an_older_graph_still_gets_one(model, tmp_path):
+    """Windows and story texts are never padded, so the shipped graphs have no attention_mask input; a graph that
+    has one (exported before, or by someone else) is still fed a mask of ones."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper
+
+    from models import model_path
+    from transforms.ner_model import OnnxBackend
+    assert not OnnxBackend(os.path.join(model_path(model), "model.int8.onnx")).takes_mask
+    ids = helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, None])
+    mask = helper.make_tensor_value_info("attention_mask", TensorProto.INT64, [1, None])
+    out = helper.make_tensor_value_info("logits", TensorProto.INT64, [1, None])
+    graph = helper.make_graph([helper.make_node("Add", ["input_ids", "attention_mask"], ["logits"])], "g",
+                              [ids, mask], [out])
+    path = str(tmp_path / "masked.onnx")
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    backend = OnnxBackend(path)
+    assert backend.takes_mask
+    x = np.asarray([[5, 7]], dtype=np.int64)
+    assert backend.run(x, np.ones_like(x), False)[0].tolist() == [[6, 8]]
 
 
 SEEDS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "samples", "seeds")

@@ -31,18 +31,16 @@ def main(argv=None) -> None:
             super().__init__()
             self.inner = inner
 
-        def forward(self, input_ids, attention_mask):
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        def forward(self, input_ids):  # no mask: each text is its own call, never padded (as the NER graph)
+            return self.inner(input_ids=input_ids).last_hidden_state
 
     os.makedirs(args.out, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = os.path.join(tmp, "model.fp32.onnx")
         ids = torch.ones((1, 16), dtype=torch.long)
-        torch.onnx.export(LastHidden(model), (ids, torch.ones_like(ids)), fp32,
-                          input_names=["input_ids", "attention_mask"], output_names=["last_hidden_state"],
-                          opset_version=17, dynamo=False,
-                          dynamic_axes={"input_ids": {0: "b", 1: "t"}, "attention_mask": {0: "b", 1: "t"},
-                                        "last_hidden_state": {0: "b", 1: "t"}})
+        torch.onnx.export(LastHidden(model), (ids,), fp32, input_names=["input_ids"],
+                          output_names=["last_hidden_state"], opset_version=17, dynamo=False,
+                          dynamic_axes={"input_ids": {0: "b", 1: "t"}, "last_hidden_state": {0: "b", 1: "t"}})
         # per-channel weight scales, as for the NER graph (transforms/ner_model.quantize_onnx)
         quantize_dynamic(fp32, os.path.join(args.out, ONNX_FILE), weight_type=QuantType.QInt8, per_channel=True)
     for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "config.json"):

@@ -291,6 +291,7 @@ class OnnxBackend:
         self.name = "onnx-" + ("int8" if "int8" in os.path.basename(path) else "fp32")
 
         self.has_features = any(o.name == "features" for o in self.session.get_outputs())
+        self.takes_mask = any(i.name == "attention_mask" for i in self.session.get_inputs())
         self._pool = None
 
     def pool(self):
@@ -308,13 +309,22 @@ class OnnxBackend:
         if features and not self.has_features:
             raise ValueError("this ONNX graph has no 'features' output: re-export it with training/export_onnx.py")
         names = ["logits", "features"] if features else ["logits"]
-        out = self.session.run(names, {"input_ids": input_ids, "attention_mask": attention_mask})
+        feed = {"input_ids": input_ids}
+        if self.takes_mask:  # graphs exported before 2026-11-26 (and hub exports) take one
+            feed["attention_mask"] = attention_mask
+        out = self.session.run(names, feed)
         return out[0], (out[1] if features else None)
 
 
 def export_onnx(model, path: str, layers: Sequence[int] = FEATURE_LAYERS) -> None:
     """Exports the token classifier to ONNX with dynamic batch and sequence axes; outputs `logits` and
-    `features` (the hidden states of `layers`, concatenated)."""
+    `features` (the hidden states of `layers`, concatenated).
+
+    The graph takes `input_ids` alone, no attention mask: every window is its own call at its own length, never
+    padded (NerTagger.tag_words), so the mask would be all ones. Without it the graph drops the mask arithmetic
+    in every layer. Measured, int8, one thread: 5.2 → 4.7 ms for 40 wordpieces, 17.0 → 13.6 ms for 128, with
+    outputs bit for bit those of the graph with a mask of ones (training/export_onnx.py checks that on re-export).
+    """
     import torch
 
     class WithFeatures(torch.nn.Module):
@@ -322,16 +332,16 @@ def export_onnx(model, path: str, layers: Sequence[int] = FEATURE_LAYERS) -> Non
             super().__init__()
             self.inner = inner
 
-        def forward(self, input_ids, attention_mask):
-            out = self.inner(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
+        def forward(self, input_ids):
+            out = self.inner(input_ids=input_ids, output_hidden_states=True)
             return out.logits, torch.cat([out.hidden_states[k] for k in layers], -1)
 
     model = WithFeatures(model.float().eval()).eval()
-    ids = torch.ones((2, 16), dtype=torch.long)
-    torch.onnx.export(model, (ids, torch.ones_like(ids)), path, input_names=["input_ids", "attention_mask"],
-                      output_names=["logits", "features"], opset_version=17, dynamo=False,
-                      dynamic_axes={"input_ids": {0: "b", 1: "t"}, "attention_mask": {0: "b", 1: "t"},
-                                    "logits": {0: "b", 1: "t"}, "features": {0: "b", 1: "t"}})
+    ids = torch.ones((1, 16), dtype=torch.long)
+    torch.onnx.export(model, (ids,), path, input_names=["input_ids"], output_names=["logits", "features"],
+                      opset_version=17, dynamo=False,
+                      dynamic_axes={"input_ids": {0: "b", 1: "t"}, "logits": {0: "b", 1: "t"},
+                                    "features": {0: "b", 1: "t"}})
 
 
 def quantize_onnx(src: str, dst: str) -> None:
