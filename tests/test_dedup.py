@@ -22,7 +22,11 @@ sys.path.insert(0, os.path.join(ROOT, "samples"))
 
 def corpus():
     """The labelled corpus as articles.v1 records + their story labels."""
-    from stories import OUTLETS
+    import importlib.util  # samples/stories.py by its path: bench/stories.py has the same module name
+    module_spec = importlib.util.spec_from_file_location("sample_stories", os.path.join(ROOT, "samples", "stories.py"))
+    sample_stories = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(sample_stories)
+    OUTLETS = sample_stories.OUTLETS
     spec = json.load(open(os.path.join(ROOT, "tests", "fixtures", "story_corpus.json")))
     labels, arts = {}, []
     sample = {slug: (o["domain"], title, pub, paras) for o in OUTLETS.values()

@@ -66,16 +66,26 @@ def canonicalize_entities(entities: list[dict]) -> list[dict]:
     names = {}
     for e in out:
         names.setdefault(e["label"], set()).add(e["canonical"])
+    resolved = {}  # (label, pass-1 name) → final name: an article names the same entity many times
     for e in out:  # pass 2: "Austin" → "Lloyd Austin", "Zelenskyi" → "Volodymyr Zelensky"
-        c = e["canonical"]
-        # longest first, then alphabetical: a set's iteration order changes with the process (hash seed)
-        longer = sorted((n for n in names.get(e["label"], ()) if n != c and len(n) > len(c)),
-                        key=lambda n: (-len(n), n))
-        for n in longer:
-            if e["label"] == "PER" and " " not in c and n.split()[-1].casefold() == c.casefold():
-                e["canonical"] = n
-                break
-            if difflib.SequenceMatcher(None, c.casefold(), n.casefold()).ratio() >= 0.88:
-                e["canonical"] = n
-                break
+        key = (e["label"], e["canonical"])
+        if key not in resolved:
+            resolved[key] = _longer_name(e["label"], e["canonical"], names.get(e["label"], ()))
+        e["canonical"] = resolved[key]
     return out
+
+
+def _longer_name(label: str, c: str, names) -> str:
+    """The longer name of the same type that `c` is short for or a near spelling of; else c."""
+    # longest first, then alphabetical: a set's iteration order changes with the process (hash seed)
+    longer = sorted((n for n in names if n != c and len(n) > len(c)), key=lambda n: (-len(n), n))
+    folded = c.casefold()
+    for n in longer:
+        n_folded = n.casefold()
+        if label == "PER" and " " not in c and n.split()[-1].casefold() == folded:
+            return n
+        # ratio = 2·matches / (len a + len b) ≤ 2·shorter / (len a + len b): no matcher when even that is short
+        shorter, total = min(len(folded), len(n_folded)), len(folded) + len(n_folded)
+        if 2 * shorter >= 0.88 * total - 1e-9 and difflib.SequenceMatcher(None, folded, n_folded).ratio() >= 0.88:
+            return n
+    return c
