@@ -45,6 +45,34 @@ def test_polnear_reader_is_tolerant_and_keeps_one_annotator(tmp_path):
         read_split(str(tmp_path), "train")
 
 
+def test_training_a_head_with_a_teacher_writes_a_head_bound_to_its_encoder(tmp_path):
+    """training/train_attribution.py end to end on a tiny PolNeAR-format folder: distillation from the shipped
+    head, started from its weights; the head it writes records both, is bound to the encoder's graph and runs."""
+    import json
+
+    from models import model_path
+    from training.train_attribution import main as train_head
+    from transforms.attribution_model import encoder_graph_sha256
+    (tmp_path / "train" / "text").mkdir(parents=True)
+    (tmp_path / "train" / "attributions").mkdir()
+    for k in range(4):
+        text = f"Report {k}\n\nThe senator said taxes rose {k + 2} percent. Officials said prices fell."
+        (tmp_path / "train" / "text" / f"a{k}_2016-01-01_x.txt").write_text(text, encoding="utf-8")
+        src, cue, content = text.index("The senator"), text.index("said"), text.index("taxes")
+        ann = (f"T1\tSource {src} {src + 11}\tThe senator\nT2\tCue {cue} {cue + 4}\tsaid\n"
+               f"T3\tContent {content} {content + 10}\ttaxes rose\nT4\tAttribution {cue} {cue + 4}\tsaid\n"
+               "E1\tAttribution:T4 Content:T3 Cue:T2 Source:T1\n")
+        (tmp_path / "train" / "attributions" / f"a{k}_2016-01-01_x_aaaa.ann").write_text(ann, encoding="utf-8")
+    out, teacher, encoder = tmp_path / "head", model_path("claimwire-attribution-v1"), model_path("claimwire-ner-v1")
+    train_head(["--polnear", str(tmp_path), "--encoder", encoder, "--out", str(out), "--cache", str(tmp_path / "c"),
+                "--epochs", "1", "--holdout", "1", "--teacher-head", teacher, "--init-from", teacher])
+    meta = json.load(open(out / "claimwire_attribution.json"))
+    assert meta["teacher_head"] == meta["init_from"] == "claimwire-attribution-v1"
+    assert meta["encoder_graph_sha256"] == encoder_graph_sha256(encoder)
+    head = AttributionTagger.load(str(out), encoder)
+    assert head.backend == "onnx-int8"
+
+
 def test_linking_takes_the_nearest_cue_and_its_source():
     #        0    1     2     3      4     5      6     7    8
     tags = ["B-SOURCE", "B-CUE", "B-CONTENT", "I-CONTENT", "O", "B-CONTENT", "I-CONTENT", "B-CUE", "B-SOURCE"]

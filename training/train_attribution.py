@@ -45,6 +45,26 @@ def encode_articles(articles, encoder_dir: str, cache_dir: str, split: str):
     return out
 
 
+def teacher_probabilities(articles, teacher_dir: str, cache_dir: str, data) -> list[np.ndarray]:
+    """Per article, the teacher head's word-role probabilities (words × labels) on its own encoder's features (the
+    encoder its claimwire_attribution.json names under models/); the same words as `data`'s, article by article."""
+    import torch
+
+    from models import model_path
+    from transforms.attribution_model import AttributionTagger
+    with open(os.path.join(teacher_dir, "claimwire_attribution.json"), encoding="utf-8") as f:
+        encoder_dir = model_path(json.load(f)["encoder"])
+    teacher = AttributionTagger.load(teacher_dir, encoder_dir, backend="torch")
+    out = []
+    with torch.inference_mode():
+        for (feats, _), (own, _) in zip(encode_articles(articles, encoder_dir, cache_dir, "train"), data):
+            if len(feats) != len(own):
+                raise ValueError("teacher and student encoders split an article into different words")
+            logits = teacher.head(torch.from_numpy(feats.astype(np.float32))[None])[0]
+            out.append(torch.softmax(logits, -1).numpy().astype(np.float32))
+    return out
+
+
 def holdout_indices(n: int, holdout: int, seed: int) -> list[int]:
     """Indices (into PolNeAR train in name order) of the articles kept back to choose the epoch; bench/attribution.py
     --split holdout scores them."""
@@ -86,6 +106,10 @@ def main(argv=None) -> None:
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--chunk", type=int, default=400, help="training sequence length in words")
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--teacher-head", help="a trained head folder: the new head also learns its word-role "
+                    "probabilities, computed on its own encoder's features (distillation, e.g. v1's head for v2)")
+    ap.add_argument("--teacher-weight", type=float, default=1.0, help="weight of the distillation loss")
+    ap.add_argument("--init-from", help="a trained head folder with the same input size to start from")
     args = ap.parse_args(argv)
 
     import torch
@@ -96,20 +120,26 @@ def main(argv=None) -> None:
     articles = read_split(args.polnear, "train")
     print(f"PolNeAR train: {len(articles)} articles; encoding with {encoder_dir}", flush=True)
     data = encode_articles(articles, encoder_dir, args.cache, "train")
+    soft = teacher_probabilities(articles, args.teacher_head, args.cache, data) if args.teacher_head else None
     held = set(holdout_indices(len(data), args.holdout, args.seed))
     hold = [d for i, d in enumerate(data) if i in held]
     train = [d for i, d in enumerate(data) if i not in held]
+    train_soft = [p for i, p in enumerate(soft) if i not in held] if soft is not None else [None] * len(train)
     in_dim = int(train[0][0].shape[1])
     label_id = {lab: i for i, lab in enumerate(LABELS)}
 
     # chunks of --chunk words (overlapping by half) make batches of similar length
     chunks = []
-    for feats, tags in train:
+    for (feats, tags), probs in zip(train, train_soft):
         ids = np.array([label_id[t] for t in tags], dtype=np.int64)
         step = args.chunk // 2
         for s in range(0, max(1, len(ids) - step), step):
-            chunks.append((feats[s:s + args.chunk], ids[s:s + args.chunk]))
+            chunks.append((feats[s:s + args.chunk], ids[s:s + args.chunk],
+                           None if probs is None else probs[s:s + args.chunk]))
     head = build_head(in_dim, args.hidden, args.proj)
+    if args.init_from:
+        from safetensors.torch import load_file
+        head.load_state_dict({k: v.float() for k, v in load_file(os.path.join(args.init_from, HEAD_FILE)).items()})
     opt = torch.optim.AdamW(head.parameters(), lr=args.lr, weight_decay=0.01)
     steps = args.epochs * ((len(chunks) + 15) // 16)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps, pct_start=0.1)
@@ -123,12 +153,19 @@ def main(argv=None) -> None:
             n = max(len(c[1]) for c in batch)
             x = torch.zeros((len(batch), n, in_dim))
             y = torch.full((len(batch), n), -100, dtype=torch.long)
+            t = torch.zeros((len(batch), n, len(LABELS)))
             lengths = torch.tensor([len(c[1]) for c in batch])
-            for k, (f, i) in enumerate(batch):
+            for k, (f, i, p) in enumerate(batch):
                 x[k, :len(i)] = torch.from_numpy(f.astype(np.float32))
                 y[k, :len(i)] = torch.from_numpy(i)
-            loss = torch.nn.functional.cross_entropy(head(x, lengths).reshape(-1, len(LABELS)), y.reshape(-1),
-                                                     ignore_index=-100)
+                if p is not None:
+                    t[k, :len(i)] = torch.from_numpy(p)
+            logits = head(x, lengths).reshape(-1, len(LABELS))
+            loss = torch.nn.functional.cross_entropy(logits, y.reshape(-1), ignore_index=-100)
+            if soft is not None:
+                real = y.reshape(-1) != -100
+                loss = loss + args.teacher_weight * torch.nn.functional.kl_div(
+                    torch.log_softmax(logits[real], -1), t.reshape(-1, len(LABELS))[real], reduction="batchmean")
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(head.parameters(), 1.0)
@@ -151,6 +188,9 @@ def main(argv=None) -> None:
             "encoder_graph_sha256": encoder_graph_sha256(encoder_dir),
             "data": f"PolNeAR v1.0 train, {len(train)} articles (+{len(hold)} held out to choose the epoch)",
             "recipe": {k: getattr(args, k) for k in ("epochs", "lr", "chunk", "seed", "holdout")},
+            **({"teacher_head": os.path.basename(os.path.normpath(args.teacher_head)),
+                "teacher_weight": args.teacher_weight} if args.teacher_head else {}),
+            **({"init_from": os.path.basename(os.path.normpath(args.init_from))} if args.init_from else {}),
             "history": history, "best_holdout_span_f1": round(best, 4)}
     with open(os.path.join(args.out, "claimwire_attribution.json"), "w", encoding="utf-8") as f:
         json.dump(meta, f, indent=1)
