@@ -312,6 +312,8 @@ class OnnxBackend:
         feed = {"input_ids": input_ids}
         if self.takes_mask:  # graphs exported before 2026-11-26 (and hub exports) take one
             feed["attention_mask"] = attention_mask
+        elif attention_mask is not None and not attention_mask.all():
+            raise ValueError("this ONNX graph takes no attention mask: pass each window unpadded, one per call")
         out = self.session.run(names, feed)
         return out[0], (out[1] if features else None)
 
