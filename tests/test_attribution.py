@@ -190,6 +190,7 @@ def test_the_shipped_encoder_graphs_take_no_mask_and_an_older_graph_still_gets_o
     assert backend.takes_mask
     x = np.asarray([[5, 7]], dtype=np.int64)
     assert backend.run(x, np.ones_like(x), False)[0].tolist() == [[6, 8]]
+    assert backend.run(x, None, False)[0].tolist() == [[6, 8]]  # no mask given (the embedder): ones
 
 
 SEEDS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "samples", "seeds")

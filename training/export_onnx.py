@@ -52,16 +52,15 @@ def same_outputs(model_dir: str, old_graph: str, new_graph: str, sentences: list
     import numpy as np
 
     from transforms.ner_model import NerTagger, OnnxBackend
-    tagger = NerTagger.load(model_dir, backend="torch")  # its tokenizer and windows; the graphs are run below
+    tagger = NerTagger.load(model_dir, backend="onnx")  # its wordpieces and case markers; both graphs run below
     old, new = OnnxBackend(old_graph, threads=1), OnnxBackend(new_graph, threads=1)
     windows = tokens = 0
     identical = True
     for words in sentences:
         if not words:
             continue
-        ids = [tagger.encoder.cls_id] + [p for w in words for p in tagger._pieces(w)[0]] + [tagger.encoder.sep_id]
-        ids = np.asarray([ids[:tagger.max_pieces]], dtype=np.int64)
-        a, b = old.run(ids, np.ones_like(ids), True), new.run(ids, np.ones_like(ids), True)
+        ids = np.asarray([tagger.encoder.encode(words)[0][:tagger.max_pieces]], dtype=np.int64)
+        a, b = old.run(ids, None, True), new.run(ids, None, True)
         identical = identical and all(np.array_equal(x, y) for x, y in zip(a, b))
         windows += 1
         tokens += ids.shape[1]
@@ -102,8 +101,8 @@ def export_ner(model_dir: str, conll: str | None) -> None:
         fp32, new = os.path.join(tmp, "model.fp32.onnx"), os.path.join(tmp, ONNX_FILE)
         export_onnx(model, fp32, feature_layers(read_model_meta(model_dir)))
         quantize_onnx(fp32, new)
-        if os.path.exists(dst) and _file_sha256(dst) != _file_sha256(new):
-            old_sha, new_sha = _file_sha256(dst), _file_sha256(new)
+        old_sha, new_sha = (_file_sha256(dst) if os.path.exists(dst) else None), _file_sha256(new)
+        if old_sha is not None and old_sha != new_sha:
             check = same_outputs(model_dir, dst, new, check_texts(conll))
             print(f"new graph against the old one on {check['windows']} sentences ({check['wordpieces']} wordpieces): "
                   f"{'bit for bit the same outputs' if check['identical'] else 'DIFFERENT outputs'}")

@@ -73,10 +73,7 @@ class SentenceEncoder:
 
     def _embed_ids(self, ids: list[int]) -> np.ndarray:
         x = np.asarray([ids], dtype=np.int64)
-        feed = {"input_ids": x}
-        if self.onnx.takes_mask:  # graphs exported before 2026-11-26 take one (of ones: never padded)
-            feed["attention_mask"] = np.ones_like(x)
-        hidden = self.onnx.session.run(None, feed)[0][0]
+        hidden = self.onnx.session.run(None, self.onnx.inputs(x))[0][0]
         pooled = hidden.mean(0)  # mean over the text's own tokens
         return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
 

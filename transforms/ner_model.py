@@ -309,13 +309,19 @@ class OnnxBackend:
         if features and not self.has_features:
             raise ValueError("this ONNX graph has no 'features' output: re-export it with training/export_onnx.py")
         names = ["logits", "features"] if features else ["logits"]
-        feed = {"input_ids": input_ids}
-        if self.takes_mask:  # graphs exported before 2026-11-26 (and hub exports) take one
-            feed["attention_mask"] = attention_mask
-        elif attention_mask is not None and not attention_mask.all():
-            raise ValueError("this ONNX graph takes no attention mask: pass each window unpadded, one per call")
-        out = self.session.run(names, feed)
+        out = self.session.run(names, self.inputs(input_ids, attention_mask))
         return out[0], (out[1] if features else None)
+
+    def inputs(self, input_ids, attention_mask=None) -> dict:
+        """The graph's inputs for unpadded ids. The shipped graphs take `input_ids` alone (export_onnx); a graph
+        exported before 2026-11-26, or from the hub, also takes a mask: of ones unless one is given."""
+        if self.takes_mask:
+            import numpy as np
+            return {"input_ids": input_ids,
+                    "attention_mask": np.ones_like(input_ids) if attention_mask is None else attention_mask}
+        if attention_mask is not None and not attention_mask.all():
+            raise ValueError("this ONNX graph takes no attention mask: pass each window unpadded, one per call")
+        return {"input_ids": input_ids}
 
 
 def export_onnx(model, path: str, layers: Sequence[int] = FEATURE_LAYERS) -> None:
