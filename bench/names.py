@@ -1,5 +1,5 @@
 """Person names beyond CoNLL-2003's world: how many of bench/names_probe.json's names the NER model finds whole
-as PER, with and without entity-rules/1, and how many PER spans it invents.
+as PER, with and without entity-rules (transforms/entity_rules.py), and how many PER spans it invents.
 
     .venv/bin/python bench/names.py [--model DIR]
 """
@@ -13,6 +13,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from transforms.entity_rules import RULES_VERSION  # noqa: E402
 from transforms.ner_model import NerTagger, resolve_model_dir  # noqa: E402
 
 PROBE = os.path.join(ROOT, "bench", "names_probe.json")
@@ -43,7 +44,7 @@ def main():
     print(f"model {os.path.relpath(resolve_model_dir(args.model), ROOT)}; {len(items)} sentences")
     for rules in (False, True):
         r = score(tagger, items, rules)
-        print(f"{'with' if rules else 'without'} entity-rules/1: persons found whole as PER {r['found']}/{r['total']}"
+        print(f"{'with' if rules else 'without'} {RULES_VERSION}: persons found whole as PER {r['found']}/{r['total']}"
               f" ({r['found'] / r['total']:.0%}), PER spans not in the gold {r['invented']}")
         for name, got in r["misses"]:
             print(f"    missed {name!r}: {got}")

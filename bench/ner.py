@@ -119,7 +119,7 @@ def main():
                   f"alone than in one batch")
             rows.append((name, span_f1(gold, tags), pieces / seconds, n_words / seconds, art_s))
             if name == args.backends.split(",")[-1]:
-                # the pipeline's output: the same tags after entity-rules/1 (transforms/entity_rules.py)
+                # the pipeline's output: the same tags after entity-rules (transforms/entity_rules.py)
                 _, scores = tagger.tag_words(sentences, args.batch_size)
                 ruled = [apply_entity_rules(w, t, sc) for w, t, sc in zip(sentences, tags, scores)]
                 changed = sum(a != b for t0_, t1_ in zip(tags, ruled) for a, b in zip(t0_, t1_))

@@ -104,6 +104,21 @@ def test_entity_rules_relabel_only_what_they_describe():
     assert run("Park Sun-won , a member said", apposition, score=0.97)[:2] == ["B-ORG", "I-ORG"]
     assert run("Park Sun-won , a company said", apposition)[:2] == ["B-ORG", "I-ORG"]
     assert run("lawmaker Park Sun-won said", ["O", "B-ORG", "I-ORG", "O"])[1:3] == ["B-PER", "I-PER"]
+    # a period at a span's edge is not part of the name ("Mr" + "." from split_words); a lone period is no entity
+    assert run("Mr . Quiros said", ["O", "B-PER", "I-PER", "O"]) == ["O", "O", "B-PER", "O"]
+    assert run("Mr . said", ["O", "B-PER", "O"]) == ["O", "O", "O"]
+    assert run("met AT & T .", ["O", "B-ORG", "I-ORG", "I-ORG", "I-ORG"]) == ["O", "B-ORG", "I-ORG", "I-ORG", "O"]
+    # "Mr." before an unsure non-person span is a person's context, as "mr." in ROLE_BEFORE means
+    assert run("Mr . Sun-won said", ["O", "O", "B-ORG", "O"])[2] == "B-PER"
+
+
+def test_honorific_period_is_not_part_of_the_name(tagger):
+    """The shipped model on NYT-style text: split_words cuts "Mr." in two, and the model alone starts names at the
+    period (". Quiros"); entity-rules/2 gives the name alone."""
+    text = "Mr. Quiros was accused of using $50 million. Mr. Clarke said his fund spent about $28 million."
+    entities = tagger.predict([text])[0]
+    assert [(e["text"], e["label"]) for e in entities] == [("Quiros", "PER"), ("Clarke", "PER")]
+    assert all(text[e["start"]:e["end"]] == e["text"] for e in entities)
 
 
 def test_shipped_model_card_and_metadata():

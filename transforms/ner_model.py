@@ -370,7 +370,7 @@ class NerTagger:
         self.uses_markers = uses_markers
         self.max_pieces = max_pieces
         self.stride_words = stride_words
-        self.rules = True  # entity-rules/1 over the model's spans in predict() (transforms/entity_rules.py)
+        self.rules = True  # entity_rules.RULES_VERSION over the spans in predict() (transforms/entity_rules.py)
         self.feature_dims = 0  # of the encoder features (FEATURE_LAYERS), known after the first window
 
     @classmethod
