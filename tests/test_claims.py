@@ -129,6 +129,23 @@ def test_pronoun_claimant_resolves_to_previous_person():
     assert claims[0]["claimant"]["text"] == "Lloyd Austin" and claims[0]["cue"] == "said"
 
 
+def test_cue_words_inside_names_or_after_an_article_are_not_cues():
+    """'States' in 'the United States' is a name, not the cue 'states'; 'the reports' is a noun. Before, both gave a
+    claimant ('the United', 'Officials and the')."""
+    text = "Mexico buys nearly $250 billion worth of goods from the United States."
+    ents = [{"text": "Mexico", "label": "LOC", "start": 0, "end": 6, "score": 0.99},
+            {"text": "United States", "label": "LOC", "start": 58, "end": 71, "score": 0.99}]
+    claims = extract_claims({"article_id": "a", "text": text, "entities": ents})
+    assert [(c["value"], c["claimant"], c["cue"]) for c in claims] == [(250e9, None, None)]
+    text = "Officials and the reports put the toll at 40 people."
+    claims = extract_claims({"article_id": "a", "text": text, "entities": []})
+    assert [(c["value"], c["claimant"]) for c in claims] == [(40, None)]
+    # the cue verb still counts where it is one
+    text = "The ministry states that 40 people died."
+    claims = extract_claims({"article_id": "a", "text": text, "entities": []})
+    assert [(c["claimant"]["text"], c["cue"]) for c in claims] == [("The ministry", "states")]
+
+
 def test_claim_ids_are_deterministic_and_distinct(seed_claims):
     ids = [c["claim_id"] for cs in seed_claims.values() for c in cs]
     assert len(ids) == len(set(ids))

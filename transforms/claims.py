@@ -45,7 +45,7 @@ _DATA = os.path.join(os.path.dirname(__file__), "data", "claim_words.json")
 def claim_words() -> dict:
     with open(_DATA, encoding="utf-8") as f:
         data = json.load(f)
-    for key in ("cues", "denial_cues", "aux", "np_nouns", "pronouns", "relative_pronouns", "leading"):
+    for key in ("cues", "denial_cues", "aux", "np_nouns", "pronouns", "relative_pronouns", "leading", "determiners"):
         data[key] = frozenset(data[key])
     data["negative"] = re.compile(r"\b(" + "|".join(data["negative_words"]) + r")\b", re.I)
     return data
@@ -264,7 +264,7 @@ def rules_claimant(ctx: ArticleContext, k: int) -> Claimant:
     figure (or after it in the same clause) and the noun phrase before the cue; a pronoun resolves as above."""
     s, e = ctx.sentence_of(k)
     words, lows = ctx.words, [w.text.lower() for w in ctx.words[s:e]]
-    span, cue, cue_word = _rules_span(words, s, e, k, lows)
+    span, cue, cue_word = _rules_span(words, s, e, k, lows, ctx.ent_at)
     if span is None:
         return Claimant(None, None, None, cue, None)
     if span[1] - span[0] == 1 and lows[span[0] - s] in claim_words()["pronouns"]:
@@ -284,9 +284,13 @@ def rules_claimant(ctx: ArticleContext, k: int) -> Claimant:
                     cue_word)
 
 
-def _rules_span(words, s, e, k, lows):
-    """(claimant word span or None, cue, cue word index) for a figure at word k of sentence [s, e)."""
+def _rules_span(words, s, e, k, lows, named=()):
+    """(claimant word span or None, cue, cue word index) for a figure at word k of sentence [s, e). named: word
+    indices inside entities."""
     cw = claim_words()
+
+    def is_cue(c):  # a cue verb, not a name ("the United States") or a noun after a determiner ("your state")
+        return lows[c - s] in cw["cues"] and c not in named and (c == s or lows[c - 1 - s] not in cw["determiners"])
     according = [a for a in range(s, e - 1) if lows[a - s] == "according" and lows[a + 1 - s] == "to"]
     if according:
         before_k = [a for a in according if a < k]
@@ -295,12 +299,12 @@ def _rules_span(words, s, e, k, lows):
         while end < e and words[end].text not in (",", ".", ";") and (a > k or end < k):
             end += 1
         return ((a + 2, end) if end > a + 2 else None), "according to", a  # "…, according to." names nobody
-    before = [c for c in range(s, k) if lows[c - s] in cw["cues"]]
+    before = [c for c in range(s, k) if is_cue(c)]
     after = []
     for c in range(k + 1, e):
         if lows[c - s] in (";",) or (lows[c - s] in ("and", "but", "while") and lows[c - 1 - s] == ","):
             break  # "Inflation eased to 2.1%, and the governor said ...": the cue belongs to the next clause
-        if lows[c - s] in cw["cues"]:
+        if is_cue(c):
             after.append(c)
             break
     if not before and not after:
