@@ -30,12 +30,25 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
 if [ "${1:-}" = "test" ]; then
   shift
-  # the report's browser test renders the page in Debian's headless Chromium: install it when missing
-  if ! command -v chromium >/dev/null 2>&1; then
-    echo "claimwire: installing chromium for the browser test (log: .venv/apt.log)"
+  # Debian packages the tests need when missing: headless Chromium renders the report (test_report.py), and a
+  # Java runtime runs the Spark read example (test_docs.py)
+  packages=""
+  command -v chromium >/dev/null 2>&1 || packages="$packages chromium"
+  command -v java >/dev/null 2>&1 || packages="$packages default-jre-headless"
+  if [ -n "$packages" ]; then
+    echo "claimwire: installing$packages for the tests (log: .venv/apt.log)"
     if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-    { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium; } \
-      > .venv/apt.log 2>&1 || { tail -20 .venv/apt.log; echo "claimwire: could not install chromium"; exit 1; }
+    # shellcheck disable=SC2086
+    { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $packages; } \
+      > .venv/apt.log 2>&1 || { tail -20 .venv/apt.log; echo "claimwire: could not install$packages"; exit 1; }
+  fi
+  # PySpark (318 MB) only for the tests: the main job never needs it
+  spark_stamp=$(sha256sum < requirements-spark.lock | cut -c1-16)
+  if [ "$(cat .venv/.claimwire-spark-stamp 2>/dev/null || true)" != "$spark_stamp" ]; then
+    echo "claimwire: installing PySpark for the Spark read test (log: .venv/install-spark.log)"
+    "$VPY" -m pip install -q -r requirements-spark.lock > .venv/install-spark.log 2>&1 \
+      || { tail -20 .venv/install-spark.log; echo "claimwire: installing PySpark failed"; exit 1; }
+    echo "$spark_stamp" > .venv/.claimwire-spark-stamp
   fi
   exec "$VPY" -m pytest tests "$@"
 fi

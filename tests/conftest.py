@@ -36,3 +36,18 @@ def sample_run(sample_feeds, tmp_path_factory):
     out = tmp_path_factory.mktemp("sample-out")
     assert main(["run", "--feeds", sample_feeds, "--output", str(out), "--min-host-delay", "0"]) == 0
     return str(out)
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory):
+    """A local Spark (PySpark and Java, which ./run_local.sh test installs), bound to loopback, no web UI; one per
+    session. docs/schema.md's Spark example calls getOrCreate() and gets this one."""
+    from pyspark.sql import SparkSession
+    scratch = tmp_path_factory.mktemp("spark")
+    session = (SparkSession.builder.master("local[1]").config("spark.driver.host", "127.0.0.1")
+               .config("spark.driver.bindAddress", "127.0.0.1").config("spark.ui.enabled", "false")
+               .config("spark.sql.session.timeZone", "UTC").config("spark.sql.warehouse.dir", str(scratch / "wh"))
+               .config("spark.local.dir", str(scratch / "local")).getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

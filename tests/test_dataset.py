@@ -274,7 +274,7 @@ def test_compact_keeps_every_row_and_id(a_then_b, archives, tmp_path, capsys):
     assert snapshot(out) == before
 
 
-def test_undated_articles_have_their_own_partition(tmp_path):
+def test_undated_articles_have_their_own_partition(tmp_path, spark):
     src = tmp_path / "in.jsonl"
     src.write_text(json.dumps({"id": "undated-1", "text": "The ministry said 40 people were hurt. " * 5}) + "\n"
                    + json.dumps({"id": "dated-1", "text": "Officials said 12 bridges closed. " * 5,
@@ -285,6 +285,10 @@ def test_undated_articles_have_their_own_partition(tmp_path):
                      "hive_partitioning = true) order by 2").fetchall()
     assert [(str(d) if d else None, s) for d, s in got] == [("2024-10-18", "dated-1"), (None, "undated-1")]
     assert (out / "articles" / f"published_date={dataset.UNDATED}").is_dir()
+    # Spark reads the undated partition as a null date too (docs/schema.md)
+    rows = spark.read.parquet(f"{out}/articles").select("published_date", "source_id").collect()
+    assert sorted(((str(r[0]) if r[0] else None, r[1]) for r in rows), key=lambda r: r[1]) == [
+        ("2024-10-18", "dated-1"), (None, "undated-1")]
 
 
 def test_a_run_that_finds_nothing_still_leaves_readable_tables(tmp_path):
