@@ -38,8 +38,10 @@ if [ "${1:-}" = "test" ]; then
   if [ -n "$packages" ]; then
     echo "claimwire: installing$packages for the tests (log: .venv/apt.log)"
     if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    # slim images drop /usr/share/man, and the JRE's post-install script fails without man1
     # shellcheck disable=SC2086
-    { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $packages; } \
+    { $SUDO mkdir -p /usr/share/man/man1 && $SUDO apt-get update -qq &&
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $packages; } \
       > .venv/apt.log 2>&1 || { tail -20 .venv/apt.log; echo "claimwire: could not install$packages"; exit 1; }
   fi
   # PySpark (318 MB) only for the tests: the main job never needs it
