@@ -55,7 +55,8 @@ def top_corroborated_claims(output_dir: str, n: int = 5) -> list[str]:
     for r in rows[:n]:
         conflict = f"  [conflicting: {', '.join(_figure(v) for v in r['conflicting_values'])}]" \
             if r["conflict"] else ""
-        outlets = f"{r['outlet_count']} outlet{'s' if r['outlet_count'] != 1 else ''}"
+        outlets = f"{r['outlet_count']} outlet{'s' if r['outlet_count'] != 1 else ''}" if r["outlet_count"] else \
+            f"{r['article_count']} article{'s' if r['article_count'] != 1 else ''}, outlet unknown"  # files, no URL
         figure = " ".join(x for x in (_figure(r["value"]), family_label(r["unit_family"])) if x)
         lines.append(f"  {figure} · {r['subject'] or '(no subject)'} · "
                      f"{outlets} · {', '.join(r['claimants'][:3]) or 'unattributed'}{conflict}")

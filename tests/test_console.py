@@ -84,3 +84,18 @@ def test_a_bad_line_in_a_feed_list_is_reported_and_skipped(sample_feeds, tmp_pat
                        "'not a feed at all' is neither an http(s) URL nor a file; line skipped")]
     articles = duckdb.sql(f"select count(*) from read_parquet('{out}/articles/*/*.parquet')").fetchall()
     assert articles == [(14,)]  # every good line still read
+
+
+def test_claims_from_files_without_an_outlet_say_so(tmp_path):
+    """A folder of .txt files has no URL, so no outlet: the summary says 'outlet unknown', not '0 outlets'."""
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    for i in range(2):
+        (pages / f"{i}.txt").write_text("Flood toll rises\nOfficials said 40 people died in the floods on Monday. "
+                                       "Rescue teams searched the valley for survivors through the night.\n")
+    ran = claimwire("run", "--input", str(pages), "--output", str(tmp_path / "out"), "--no-ner")
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    lines = ran.stdout.split("top corroborated claims", 1)[1].splitlines()
+    assert any("40 people" in ln and "outlet unknown" in ln for ln in lines), ran.stdout[-2000:]
+    assert not any("0 outlets" in ln for ln in lines)
+
