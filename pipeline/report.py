@@ -165,11 +165,15 @@ def timeline_svg(claims: list[dict], width: int = 780, row_height: int = 160) ->
     return "".join(out)
 
 
+def _outlets(n: int) -> str:
+    return f"{n} outlet{'s' * (n != 1)}" if n else "outlet unknown"  # files without a URL have no outlet
+
+
 def story_html(s: dict, claims: list[dict], story_claims: list[dict]) -> str:
     parts = [f'<section class="story" id="story-{_esc(s["story_id"])}">',
              f'<h3>{_esc(s["representative_title"] or "(untitled)")}</h3>',
-             f'<div class="meta"><span class="badge">{len(s["outlets"])} outlet{"s" * (len(s["outlets"]) != 1)}'
-             f'</span><span class="badge">{len(s["articles"])} article{"s" * (len(s["articles"]) != 1)}</span>'
+             f'<div class="meta"><span class="badge">{_outlets(len(s["outlets"]))}</span>'
+             f'<span class="badge">{len(s["articles"])} article{"s" * (len(s["articles"]) != 1)}</span>'
              f'first seen {_day(s["first_seen"])} · last seen {_day(s["last_seen"])} · '
              f'{_esc(", ".join(sorted(s["outlets"])))}</div>', '<ul class="articles">']
     for a in s["articles"]:
@@ -189,8 +193,8 @@ def story_html(s: dict, claims: list[dict], story_claims: list[dict]) -> str:
             parts.append(
                 f'<tr><td class="num">{figure(r["value"])}</td><td>{_esc(family_label(r["unit_family"]))}</td>'
                 f'<td>{_esc(r["subject"])}</td><td>{_esc(", ".join(r["claimants"] or []) or "unattributed")}</td>'
-                f'<td>{_esc(r["stance"])}</td><td class="num">{r["outlet_count"]} outlet'
-                f'{"s" * (r["outlet_count"] != 1)}</td><td class="conflict">{_esc(conflict)}</td></tr>')
+                f'<td>{_esc(r["stance"])}</td><td class="num">{_outlets(r["outlet_count"])}</td>'
+                f'<td class="conflict">{_esc(conflict)}</td></tr>')
         for c in denials:
             who = (c["claimant"] or {}).get("canonical") or (c["claimant"] or {}).get("text") or "unattributed"
             parts.append(f'<tr><td class="num"></td><td></td><td>{_esc(c["subject"])}</td><td>{_esc(who)}</td>'

@@ -87,7 +87,8 @@ def test_a_bad_line_in_a_feed_list_is_reported_and_skipped(sample_feeds, tmp_pat
 
 
 def test_claims_from_files_without_an_outlet_say_so(tmp_path):
-    """A folder of .txt files has no URL, so no outlet: the summary says 'outlet unknown', not '0 outlets'."""
+    """A folder of .txt files has no URL, so no outlet: the summary and the report say 'outlet unknown', not
+    '0 outlets'."""
     pages = tmp_path / "pages"
     pages.mkdir()
     for i in range(2):
@@ -98,4 +99,8 @@ def test_claims_from_files_without_an_outlet_say_so(tmp_path):
     lines = ran.stdout.split("top corroborated claims", 1)[1].splitlines()
     assert any("40 people" in ln and "outlet unknown" in ln for ln in lines), ran.stdout[-2000:]
     assert not any("0 outlets" in ln for ln in lines)
+    reported = claimwire("report", str(tmp_path / "out"))
+    assert reported.returncode == 0, reported.stderr[-3000:]
+    page = open(tmp_path / "out" / "report" / "index.html", encoding="utf-8").read()
+    assert "outlet unknown" in page and "0 outlets" not in page
 
