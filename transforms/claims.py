@@ -289,7 +289,8 @@ def _rules_span(words, s, e, k, lows, named=()):
     indices inside entities."""
     cw = claim_words()
 
-    def is_cue(c):  # a cue verb, not a name ("the United States") or a noun after a determiner ("your state")
+    def is_cue(c):  # a cue verb, not part of a name ("the United States") or a noun after an article ("the
+        # reports"); after a possessive it stays a cue: "its forecast" names its source
         return lows[c - s] in cw["cues"] and c not in named and (c == s or lows[c - 1 - s] not in cw["determiners"])
     according = [a for a in range(s, e - 1) if lows[a - s] == "according" and lows[a + 1 - s] == "to"]
     if according:
