@@ -70,7 +70,7 @@ def test_teststream_three_windows_each_item_once(tmp_path):
     assert entities
 
 
-def test_streaming_cli_with_periodic_impulse_matches_batch_ids(sample_run, sample_feeds, tmp_path):
+def test_streaming_cli_with_periodic_impulse_matches_batch_ids(sample_run, sample_feeds, tmp_path, spark):
     """`claimwire run --streaming` on the DirectRunner: PeriodicImpulse polls three times, then stops; the rows are
     those of the batch run (same transforms, same content-derived ids), written once despite the repeated polls."""
     import duckdb
@@ -93,6 +93,13 @@ def test_streaming_cli_with_periodic_impulse_matches_batch_ids(sample_run, sampl
                group by all order by all"""
     answers = [duckdb.sql(query.format(out=out)).fetchall() for out in (sample_run, follow_out, tmp_path)]
     assert answers[0] and answers[0] == answers[1] == answers[2]
+    # Spark too: the window files' names (UTC times without ':') are paths Hadoop accepts
+    for out in (sample_run, follow_out, tmp_path):
+        spark.read.option("mergeSchema", "true").parquet(f"{out}/articles").createOrReplaceTempView("a")
+        spark.read.option("mergeSchema", "true").parquet(f"{out}/claims").createOrReplaceTempView("c")
+        rows = spark.sql("""select a.published_date, a.outlet, count(distinct a.article_id), count(c.claim_id)
+                            from a left join c on a.article_id = c.article_id group by 1, 2""").collect()
+        assert sorted((tuple(r) for r in rows), key=repr) == sorted(answers[0], key=repr), out
     # the HTML report reads all three (streaming's per-window story rows merged by story id)
     from pipeline.report import load, render
     for out in (sample_run, follow_out, tmp_path):
