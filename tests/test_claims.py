@@ -129,7 +129,7 @@ def test_pronoun_claimant_resolves_to_previous_person():
     assert claims[0]["claimant"]["text"] == "Lloyd Austin" and claims[0]["cue"] == "said"
 
 
-def test_cue_words_inside_names_or_after_an_article_are_not_cues():
+def test_cue_words_inside_names_or_after_an_article_are_not_cues_and_function_words_no_claimant():
     """'States' in 'the United States' is a name, not the cue 'states'; 'the reports' is a noun. Before, both gave a
     claimant ('the United', 'Officials and the')."""
     text = "Mexico buys nearly $250 billion worth of goods from the United States."
@@ -140,6 +140,11 @@ def test_cue_words_inside_names_or_after_an_article_are_not_cues():
     text = "Officials and the reports put the toll at 40 people."
     claims = extract_claims({"article_id": "a", "text": text, "entities": []})
     assert [(c["value"], c["claimant"]) for c in claims] == [(40, None)]
+    # a phrase of function words only names nobody (spaCy's stop words): "That said, ...", "Many said ..."
+    for text in ("That said, the Colts won the turnover battle 3-0 and 40 people watched.",
+                 "Many said 40 people died."):
+        claims = extract_claims({"article_id": "a", "text": text, "entities": []})
+        assert claims and all(c["claimant"] is None for c in claims), text
     # the cue verb still counts where it is one
     text = "The ministry states that 40 people died."
     claims = extract_claims({"article_id": "a", "text": text, "entities": []})

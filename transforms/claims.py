@@ -51,6 +51,12 @@ def claim_words() -> dict:
     return data
 
 
+@functools.lru_cache(maxsize=1)
+def _stop_words() -> frozenset:
+    from spacy.lang.en.stop_words import STOP_WORDS  # spaCy's list, not ours: the sentencizer's library
+    return frozenset(STOP_WORDS)
+
+
 def count_family(unit: str | None) -> str:
     """A count's unit family: 'count:<class>' (troops and soldiers are both military personnel), else 'count'."""
     if not unit:
@@ -276,6 +282,8 @@ def rules_claimant(ctx: ArticleContext, k: int) -> Claimant:
     if span[1] - span[0] == 1 and ctext.islower() and ctext not in claim_words()["np_nouns"]:
         return Claimant(None, None, None, cue, None)  # "from", "only": no noun phrase, no claimant
     head = ctx.ent_at.get(span[1] - 1)
+    if head is None and all(w.text.lower() in _stop_words() for w in words[span[0]:span[1]]):
+        return Claimant(None, None, None, cue, None)  # "Another", "First", "They": function words name nobody
     # the entity names the claimant only when it is the phrase's head ("the U.S.", "President Zelensky"),
     # not a modifier ("South Korean lawmakers" are lawmakers, not South Korea)
     record = {"text": ctext, "canonical": head.get("canonical") if head else None,
