@@ -145,6 +145,11 @@ def test_cue_words_inside_names_or_after_an_article_are_not_cues_and_function_wo
                  "Many said 40 people died."):
         claims = extract_claims({"article_id": "a", "text": text, "entities": []})
         assert claims and all(c["claimant"] is None for c in claims), text
+    # the cue word is no claimant of itself; an infinitive ("declined to say") asserts nothing
+    for text in ("Estimated damage is in the vicinity of $1 million.",
+                 "The mayor declined to say how many of the 40 buildings burned."):
+        claims = extract_claims({"article_id": "a", "text": text, "entities": []})
+        assert claims and all(c["claimant"] is None for c in claims), text
     # the cue verb still counts where it is one
     text = "The ministry states that 40 people died."
     claims = extract_claims({"article_id": "a", "text": text, "entities": []})

@@ -297,9 +297,11 @@ def _rules_span(words, s, e, k, lows, named=()):
     indices inside entities."""
     cw = claim_words()
 
-    def is_cue(c):  # a cue verb, not part of a name ("the United States") or a noun after an article ("the
-        # reports"); after a possessive it stays a cue: "its forecast" names its source
-        return lows[c - s] in cw["cues"] and c not in named and (c == s or lows[c - 1 - s] not in cw["determiners"])
+    def is_cue(c):  # a cue verb, not part of a name ("the United States"), a noun after an article ("the
+        # reports") or an infinitive ("declined to say", "Needless to say"); after a possessive it stays a cue:
+        # "its forecast" names its source
+        return lows[c - s] in cw["cues"] and c not in named and (c == s or lows[c - 1 - s] not in cw["determiners"]
+                                                                 and lows[c - 1 - s] != "to")
     according = [a for a in range(s, e - 1) if lows[a - s] == "according" and lows[a + 1 - s] == "to"]
     if according:
         before_k = [a for a in according if a < k]
@@ -327,6 +329,8 @@ def _rules_span(words, s, e, k, lows, named=()):
             np = _subject_np(words, s, e)
     elif c - 1 >= s and words[c - 1].text.lower() == "and" or np is None:
         np = _subject_np(words, s, e)  # "Frederiksen visited Kyiv and announced": the sentence's subject
+    if np is not None and np[0] <= c < np[1]:
+        np = None  # the cue word is no claimant of itself ("Posted at 10:30", "Added Smith: ...")
     return np, lows[c - s], c
 
 
