@@ -150,6 +150,11 @@ def test_cue_words_inside_names_or_after_an_article_are_not_cues_and_function_wo
                  "The mayor declined to say how many of the 40 buildings burned."):
         claims = extract_claims({"article_id": "a", "text": text, "entities": []})
         assert claims and all(c["claimant"] is None for c in claims), text
+    # a figure inside its own claimant's phrase is not that claimant's claim
+    text = "However, 63 percent said the plan was justified. Two senior officials told Reuters that 40 people died."
+    claims = extract_claims({"article_id": "a", "text": text, "entities": []})
+    assert [(c["value"], c["claimant"] and c["claimant"]["text"]) for c in claims] == [
+        (63, None), (2, None), (40, "Two senior officials")]
     # the cue verb still counts where it is one
     text = "The ministry states that 40 people died."
     claims = extract_claims({"article_id": "a", "text": text, "entities": []})

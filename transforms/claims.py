@@ -410,6 +410,10 @@ def extract_claims(article: dict) -> list[dict]:
                                    start=anchor, end=ctx.words[d.cue_word].end))
     for fig in find_figures(ctx):
         who = attribute(ctx, fig.number_start, ctx.words[fig.number_start].start)
+        if who.record is not None and who.start is not None and who.start <= fig.start < who.end:
+            # a figure inside its own claimant's phrase is not that claimant's claim: "63 percent said …" (the
+            # poll's respondents), "Two senior officials told Reuters" (the outlet counts its sources)
+            who = Claimant(None, None, None, who.cue, None)
         claims.append(claim_record(ctx, fig.number_start, who, cue=who.cue, stance="asserts", fig=fig,
                                    subject=find_subject(ctx, fig, who), start=fig.start, end=fig.end))
     return claims
