@@ -291,6 +291,27 @@ def test_undated_articles_have_their_own_partition(tmp_path, spark):
         ("2024-10-18", "dated-1"), (None, "undated-1")]
 
 
+def test_a_text_folder_gives_titles_and_dates_from_file_names(tmp_path):
+    """A .txt file's first line is its title when it reads as a headline; a date in the file's name dates it
+    (date_source 'file'), before the text's own dateline; a name without one leaves the dateline to date it."""
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    body = "Officials said 40 people were hurt in the fire on Monday. Crews worked through the night.\n"
+    (pages / "nyt_2016-09-30_fire-toll.txt").write_text("Fire toll rises to 40\n\n" + body)
+    (pages / "wire-story.txt").write_text("SEOUL, Oct. 17, 2024 (Reuters) - " + body)
+    (pages / "story_2024-10-18.txt").write_text("Flood waters recede.\n\n" + body)  # a paragraph of its own
+    (pages / "notes_20991231.txt").write_text(body)  # a date in the future is no publication date
+    out = tmp_path / "out"
+    assert run(out, str(pages), extra=["--no-ner"]) == 0
+    got = duckdb.sql(f"select source_id, title, cast(published_at as date), date_source from read_parquet("
+                     f"'{out}/articles/*/*.parquet') order by 1").fetchall()
+    assert [(s, t, str(d) if d else None, ds) for s, t, d, ds in got] == [
+        ("notes_20991231.txt", None, None, None),
+        ("nyt_2016-09-30_fire-toll.txt", "Fire toll rises to 40", "2016-09-30", "file"),
+        ("story_2024-10-18.txt", "Flood waters recede.", "2024-10-18", "file"),
+        ("wire-story.txt", None, "2024-10-17", "text")]
+
+
 def test_a_run_that_finds_nothing_still_leaves_readable_tables(tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_text("not json\n")

@@ -2,9 +2,10 @@
 
 An article's `published_at` comes, in order of trust, from the input (a feed entry's timestamp, a JSONL
 `published`), from htmldate on the page's HTML, from a date written in the URL path (`/2024/10/17/`,
-`/2024-10-17-`, `20241017`), or from a dateline in the first lines of the text (`SEOUL, Oct. 17, 2024 (Reuters) -`,
-`October 17, 2024`). `date_source` records which one gave it (`input`, `html`, `url`, `text`); an article none of
-them dates keeps null in both and is compared with the dated ones by content (transforms/dedup.py).
+`/2024-10-17-`, `20241017`) or, for a plain-text file, in the file's name (`nyt_2016-09-30_slug.txt`), or from a
+dateline in the first lines of the text (`SEOUL, Oct. 17, 2024 (Reuters) -`, `October 17, 2024`). `date_source`
+records which one gave it (`input`, `html`, `url`, `file`, `text`); an article none of them dates keeps null in
+both and is compared with the dated ones by content (transforms/dedup.py).
 
 Only full dates (day, month and year) count: a weekday or "Oct 17" without a year is not a date.
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-DATE_SOURCES = ("input", "html", "url", "text")
+DATE_SOURCES = ("input", "html", "url", "file", "text")
 
 _MONTHS = {m: i + 1 for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
@@ -55,6 +56,21 @@ def date_from_url(url: str | None) -> dt.datetime | None:
             d = _date(m.group("year"), int(m.group("mon")), m.group("day"))
             if d:
                 return d
+    return None
+
+
+# file names: 2016-09-30, 2016_09_30 or 20160930, not inside a longer number
+_FILE_DATE = re.compile(r"(?<!\d)" + _YEAR + r"[-_]?(?P<mon>[01]\d)[-_]?(?P<day>[0-3]\d)(?!\d)")
+
+
+def date_from_file_name(name: str | None, now: dt.datetime | None = None) -> dt.datetime | None:
+    """The date in a file's name (the name only: a folder named by date says less about each file), not after
+    `now` (default: the current time)."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    for m in _FILE_DATE.finditer(name or ""):
+        d = _date(m.group("year"), int(m.group("mon")), m.group("day"))
+        if d is not None and d <= now:
+            return d
     return None
 
 

@@ -14,6 +14,7 @@ import os
 import apache_beam as beam
 
 from transforms.common import ERRORS, CountingDoFn
+from transforms.dates import date_from_file_name
 from transforms.extract import article_record
 from transforms.fetch_articles import page_record
 
@@ -48,6 +49,21 @@ def _warc_date(value):
         return None
 
 
+HEADLINE_CHARS = 200
+
+
+def headline(text: str) -> str | None:
+    """A plain-text file's title: its first line, when more text follows and the line reads as a headline: short,
+    and either not ending in a period or a paragraph of its own (a blank line after it), as news text dumps
+    write them."""
+    first, _, rest = text.partition("\n")
+    first = first.strip()
+    if not rest.strip() or not first or len(first) > HEADLINE_CHARS:
+        return None
+    own_paragraph = rest.startswith("\n") or rest.startswith("\r\n")
+    return first if own_paragraph or not first.endswith(".") else None
+
+
 def _open(path: str):
     return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
 
@@ -66,7 +82,10 @@ class ReadDocumentFile(CountingDoFn):
             elif lower.endswith((".txt",)):
                 with _open(path) as f:
                     text = f.read().decode("utf-8", "replace").strip()
-                yield from self._document({"id": os.path.basename(path), "text": text}, path)
+                name = os.path.basename(path)
+                published = date_from_file_name(name)
+                yield from self._document({"id": name, "text": text, "title": headline(text), "published": published},
+                                          path, date_source="file" if published else "input")
             elif lower.endswith(DOC_SUFFIXES):
                 with _open(path) as f:
                     body = f.read()
@@ -116,7 +135,7 @@ class ReadDocumentFile(CountingDoFn):
             except ArchiveLoadFailed as e:
                 yield self.dead_letter(path, "input_error", f"unreadable WARC: {e}")
 
-    def _document(self, doc, where):
+    def _document(self, doc, where, date_source="input"):
         source_id = str(doc["id"]) if doc.get("id") is not None else None
         url = doc.get("url") or None
         if doc.get("html"):
@@ -130,7 +149,8 @@ class ReadDocumentFile(CountingDoFn):
             self.count("text")
             self.count("out")
             yield article_record(text=doc["text"].strip(), url=url, source_id=source_id, title=doc.get("title"),
-                                 published_at=doc.get("published"), language=doc.get("language"))
+                                 published_at=doc.get("published"), language=doc.get("language"),
+                                 date_source=date_source)
         else:
             yield self.dead_letter(url or where, "input_error", "document has neither 'html' nor 'text'")
 
