@@ -63,13 +63,11 @@ def date_from_url(url: str | None) -> dt.datetime | None:
 _FILE_DATE = re.compile(r"(?<!\d)" + _YEAR + r"[-_]?(?P<mon>[01]\d)[-_]?(?P<day>[0-3]\d)(?!\d)")
 
 
-def date_from_file_name(name: str | None, now: dt.datetime | None = None) -> dt.datetime | None:
-    """The date in a file's name (the name only: a folder named by date says less about each file), not after
-    `now` (default: the current time)."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+def date_from_file_name(name: str | None) -> dt.datetime | None:
+    """The date in a file's name (the name only: a folder named by date says less about each file)."""
     for m in _FILE_DATE.finditer(name or ""):
         d = _date(m.group("year"), int(m.group("mon")), m.group("day"))
-        if d is not None and d <= now:
+        if d:
             return d
     return None
 
@@ -114,12 +112,14 @@ def text_months(text: str | None) -> frozenset[int]:
                      for m in _TEXT_MONTH.finditer(text or ""))
 
 
-def infer_published(url: str | None, text: str | None, now: dt.datetime | None = None) -> tuple[dt.datetime | None,
-                                                                                                str | None]:
-    """(date, source) from the URL path, else the text's dateline; (None, None) when neither has a full date.
-    A date after `now` (default: the current time) is not a publication date and is ignored."""
+def infer_published(url: str | None, text: str | None, now: dt.datetime | None = None,
+                    file_name: str | None = None) -> tuple[dt.datetime | None, str | None]:
+    """(date, source) from the URL path, else the file's name (plain-text inputs), else the text's dateline;
+    (None, None) when none has a full date. A date after `now` (default: the current time) is not a publication
+    date and is ignored."""
     now = now or dt.datetime.now(dt.timezone.utc)
-    for source, find in (("url", lambda: date_from_url(url)), ("text", lambda: date_from_text(text))):
+    for source, find in (("url", lambda: date_from_url(url)), ("file", lambda: date_from_file_name(file_name)),
+                         ("text", lambda: date_from_text(text))):
         d = find()
         if d is not None and d <= now:
             return d, source

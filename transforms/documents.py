@@ -14,7 +14,6 @@ import os
 import apache_beam as beam
 
 from transforms.common import ERRORS, CountingDoFn
-from transforms.dates import date_from_file_name
 from transforms.extract import article_record
 from transforms.fetch_articles import page_record
 
@@ -83,9 +82,7 @@ class ReadDocumentFile(CountingDoFn):
                 with _open(path) as f:
                     text = f.read().decode("utf-8", "replace").strip()
                 name = os.path.basename(path)
-                published = date_from_file_name(name)
-                yield from self._document({"id": name, "text": text, "title": headline(text), "published": published},
-                                          path, date_source="file" if published else "input")
+                yield from self._document({"id": name, "text": text, "title": headline(text)}, path, file_name=name)
             elif lower.endswith(DOC_SUFFIXES):
                 with _open(path) as f:
                     body = f.read()
@@ -135,7 +132,7 @@ class ReadDocumentFile(CountingDoFn):
             except ArchiveLoadFailed as e:
                 yield self.dead_letter(path, "input_error", f"unreadable WARC: {e}")
 
-    def _document(self, doc, where, date_source="input"):
+    def _document(self, doc, where, file_name=None):
         source_id = str(doc["id"]) if doc.get("id") is not None else None
         url = doc.get("url") or None
         if doc.get("html"):
@@ -150,7 +147,7 @@ class ReadDocumentFile(CountingDoFn):
             self.count("out")
             yield article_record(text=doc["text"].strip(), url=url, source_id=source_id, title=doc.get("title"),
                                  published_at=doc.get("published"), language=doc.get("language"),
-                                 date_source=date_source)
+                                 file_name=file_name)
         else:
             yield self.dead_letter(url or where, "input_error", "document has neither 'html' nor 'text'")
 

@@ -138,10 +138,10 @@ class ExtractionWorker:
 
 def article_record(*, text: str, url: str | None, canonical_hint: str | None = None, source_id: str | None = None,
                    title=None, author=None, published_at=None, language=None, fetched_at=None, feed_url=None,
-                   outlet=None, date_source: str = "input") -> dict:
+                   outlet=None, date_source: str = "input", file_name: str | None = None) -> dict:
     """An articles.v1 record with its identity: article_id from the canonical URL, else the source id, else
-    the text. Without a publication date, one is inferred from the URL path or the text's dateline
-    (transforms/dates.py); `date_source` says where the date came from."""
+    the text. Without a publication date, one is inferred from the URL path, the file's name (`file_name`, a
+    plain-text input) or the text's dateline (transforms/dates.py); `date_source` says where it came from."""
     canonical = None
     for candidate in (canonical_hint, url):
         if candidate and candidate.startswith(("http://", "https://")):
@@ -150,7 +150,7 @@ def article_record(*, text: str, url: str | None, canonical_hint: str | None = N
     chash = content_hash(text)
     published = _parse_date(published_at)
     if published is None:
-        published, date_source = infer_published(url or canonical, text)
+        published, date_source = infer_published(url or canonical, text, file_name=file_name)
     if canonical:
         article_id = stable_id("url", canonical)
     elif source_id:
