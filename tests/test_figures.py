@@ -176,3 +176,39 @@ def test_a_month_name_next_to_a_number_only_makes_a_date_of_a_day_or_a_year():
     assert figures("It fell on 5 May.") == []
     assert [(v, u) for v, _, _, u, *_ in figures("$ 20,000.00 $ 37,305.97 february expenses")] == [
         (20000, "dollar"), (37305.97, "dollar")]
+
+
+@pytest.mark.parametrize("text", [
+    # letters on the digits that are no unit make a name; an ordinal stays an ordinal with a word after it
+    "The 76ers beat the 49ers.", "He bought a 3D printer and a 10U server.", "It was an 11th-hour deal.",
+    "Gonzaga beat 15th-ranked Tennessee in a 21st-century arena.",
+    # a label's number, an identifier with a leading zero, a clock time in military notation
+    "He wore number 10 on his shirt.", "Registration Number: 130349", "Licence 0108263 applies.",
+    "The quake hit at 0737 GMT.",
+    # a decade of life, and the pronoun "one"
+    "The victim was in her 60s.", "Reid was a pop star in the late 90s.", "She is the one who fired.",
+    "The last one might matter.", "No one was hurt.",
+])
+def test_names_labels_decades_and_the_pronoun_one_are_not_figures(text):
+    assert figures(text) == []
+
+
+@pytest.mark.parametrize("text,expected", [
+    # a scale written onto the number multiplies it (these read as $3 and $846.8 before)
+    ("The group gave $3million apiece.", (3e6, None, None, "dollar", "money:USD", None, False)),
+    ("Donors poured in $846.8million.", (846.8e6, None, None, "dollar", "money:USD", None, False)),
+    ("Damage is estimated at one-million dollars.", (1e6, None, None, "dollar", "money:USD", None, False)),
+    ("He paid a 5-million-dollar fine.", (5e6, None, None, "dollar", "money:USD", None, False)),
+    # a height in feet and inches, and an open top
+    ("The 6-foot-9 senior scored.", (6.75, None, None, "foot", "length", None, False)),
+    ("The six-foot-five champion won.", (6 + 5 / 12, None, None, "foot", "length", None, False)),
+    ("He coached for three-plus seasons.", (3, None, None, "seasons", "count", "more than", False)),
+    ("It ran for 90-plus minutes.", (90, None, None, "minute", "duration", "more than", False)),
+    # an adjective in -ous and a singular in -sis are not the counted noun; one of the nouns after them is
+    ("They sailed on one of the famous boat trips.", (1, None, None, "trips", "count", None, False)),
+    ("It met with 11 senior religious rabbis.", (11, None, None, "rabbis", "count", None, False)),
+    ("Police said that one person died.", (1, None, None, "person", "count", None, False)),
+    ("One of the computers fell.", (1, None, None, "computers", "count", None, False)),
+])
+def test_what_letters_on_a_number_add(text, expected):
+    test_figure_kinds(text, expected)

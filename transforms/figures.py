@@ -164,7 +164,7 @@ def _number_at(words, i, table) -> tuple[float, int, dict] | None:
         info["glued"] = "-".join(rest) or None
         if info["glued"] and info["glued"].lower() in table["fraction_words"]:  # "two-thirds": _fraction_at
             return None
-        return value, i, info
+        return _glued_extras(value, i, info, table)
     if low in table["fraction_words"]:  # "half a million", "a quarter billion"
         k = i + 2 if i + 2 < len(words) and words[i + 1].text.lower() == "a" else i + 1
         scale = words[k].text.lower() if k < len(words) else ""
@@ -209,14 +209,16 @@ def _number_at(words, i, table) -> tuple[float, int, dict] | None:
         g = glued.lower()
         if g in table["glued_scales"]:
             value *= table["glued_scales"][g]
-        elif g in ("st", "nd", "rd", "th"):
-            return None  # ordinal
+        elif re.fullmatch(r"(st|nd|rd|th)(-.+)?", g):
+            return None  # an ordinal: "3rd", "15th-ranked", "the 11th-hour deal"
         elif glued in table["glued_not_figures"]:
             return None  # "5G", "4G": network generations
         else:
             info["glued"] = glued
             if g in table["money_scales"]:
                 info["money_scale"] = g
+            got = _glued_extras(value, j, info, table)
+            value, info = got[0], got[2]
     # "2 1/2", and a bare "1/4" (split_words splits "1/2" into 1 / 2)
     if j + 3 < len(words) and words[j + 2].text == "/" and words[j + 1].text.isdigit() and \
             words[j + 3].text.isdigit() and words[j + 1].start == words[j].end + 1 and \
@@ -238,6 +240,34 @@ def _number_at(words, i, table) -> tuple[float, int, dict] | None:
             info["high"] *= table["scales"][words[j + 1].text.lower()]
         j += 1
     return _and_a_half(words, value, j, info)
+
+
+def _glued_extras(value, j, info, table) -> tuple[float, int, dict]:
+    """What the letters written onto a number add to it: a scale ('$3million', 'one-million dollars', a
+    '5-million-dollar fine'), a height in feet and inches ('6-foot-9', 'six-foot-five' are 6.75 and 6.4167 feet)
+    and an open top ('three-plus seasons', '20-plus years': more than the number)."""
+    glued = info["glued"]
+    if not glued:
+        return value, j, info
+    g = glued.lower()
+    head = g.split("-")[0]
+    if head in table["scales"] and len(head) > 2:
+        mult = table["scales"][head]
+        glued = glued[len(head) + 1:] or None
+        info = dict(info, glued=glued, high=info["high"] * mult if info.get("high") is not None else None)
+        value *= mult
+        if not glued:
+            return value, j, info
+        g = glued.lower()
+    height = re.fullmatch(r"(foot|feet|ft)-(\w+?)(?:-inch(?:es)?)?", g)
+    inches = None
+    if height:
+        inches = int(height.group(2)) if height.group(2).isdigit() else table["spelled"].get(height.group(2))
+    if inches is not None and 0 <= inches < 12:
+        return value + inches / 12, j, dict(info, glued="foot")
+    if g == "plus" or g.startswith("plus-"):
+        return value, j, dict(info, glued=glued[5:] or None, plus=True)
+    return value, j, info
 
 
 def _times_ten_power(words, i) -> tuple[int, int] | None:
@@ -412,9 +442,10 @@ def _powered_unit(symbol: str, symbols: dict) -> tuple[str, str] | None:
 
 
 def _is_plural_noun(low: str, table) -> bool:
-    """A lower-case word that can be a counted noun in the plural ('troops', 'people'), not a verb like 'was'."""
-    return low not in table["count_not_unit"] and (
-        low in table["irregular_plurals"] or (low.endswith("s") and not low.endswith("ss") and len(low) > 2))
+    """A lower-case word that can be a counted noun in the plural ('troops', 'people'), not a verb like 'was', an
+    adjective like 'famous' or a singular like 'basis' or 'virus'."""
+    return low not in table["count_not_unit"] and (low in table["irregular_plurals"] or (
+        low.endswith("s") and not low.endswith(("ss", "us", "sis")) and len(low) > 2))
 
 
 def _rate_after(words, last, e, table, lexicon):
@@ -510,6 +541,16 @@ def _is_not_a_figure(words, i, j, value, text, s, info, table) -> bool:
         return True
     if prev in ("#", "No", "no") or (i - 2 >= s and words[i - 2].text in ("No", "no") and prev == "."):
         return True
+    # a label's number ("wore number 10", "Registration Number: 130349") or an identifier written with a leading
+    # zero ("licence 0108263", "0737 GMT")
+    if low_prev == "number" or (prev == ":" and i - 2 >= s and prev2 in ("number", "no", "id", "nr")) or \
+            re.fullmatch(r"0\d{2,}", raw):
+        return True
+    if re.fullmatch(r"[1-9]0s", raw) and low_prev in table["decade_before"]:
+        return True  # a decade of life or of a century: "in her 20s", "the late 90s"
+    if raw.lower() == "one" and low_prev in table["one_is_a_pronoun_after"] and low_next != "of" and \
+            not _measure_follows(words, j, table):
+        return True  # the pronoun: "the one who fired", "the last one", "no one" (nobody: not a count of one)
     return False
 
 
@@ -682,13 +723,13 @@ def _figure_at(text, words, k, s, e, table, lexicon, is_entity_word, floor=0):
     return _finish(text, words, first, k, j, low_value if low_value is not None else value, low_value, high_value,
                    None, s, e, table, lexicon, is_entity_word, currency=(unit, fam) if currency else None,
                    glued=info.get("glued"), needs_unit=info.get("needs_unit", False),
-                   bare_fraction=info.get("bare_fraction", False),
-                   money_scale=info.get("money_scale"))
+                   bare_fraction=info.get("bare_fraction", False), spelled=info.get("spelled", False),
+                   plus=info.get("plus", False), money_scale=info.get("money_scale"))
 
 
 def _finish(text, words, first, k, j, value, low, high, value_text, s, e, table, lexicon, is_entity_word, *,
             vague=False, currency=None, glued=None, needs_unit=False, money_scale=None, fraction=False,
-            bare_fraction=False):
+            bare_fraction=False, spelled=False, plus=False):
     unit = fam = None
     if currency and money_scale:  # "$5m", "£2.1bn"
         mult = table["money_scales"][money_scale]
@@ -726,6 +767,8 @@ def _finish(text, words, first, k, j, value, low, high, value_text, s, e, table,
     if glued:
         names, _, glued_symbols = lexicon
         g = glued.lower()
+        raw = words[k].text
+        attached = not spelled and raw.endswith(glued) and not raw[:-len(glued)].endswith(("-", "–"))
         sup = glued[:-1] + {"2": "²", "3": "³"}.get(glued[-1], glued[-1])  # "km2" is km²
         cur = table["currency_prefixes"].get(glued.upper()) if glued.isalpha() and len(glued) == 3 else None
         # "-10C" is a temperature (a glued lower-case "c" stays cents)
@@ -740,6 +783,8 @@ def _finish(text, words, first, k, j, value, low, high, value_text, s, e, table,
             unit, fam = "year of age", "age"
         elif g == "strong":
             pass  # "12,000-strong force of soldiers": the noun comes after
+        elif attached and g not in ("x", "×"):
+            return j  # letters on the digits that are no unit make a name: "the 76ers", "3D", "a 10U server"
         else:
             unit, fam = g, "count"
     if currency:
@@ -821,6 +866,8 @@ def _finish(text, words, first, k, j, value, low, high, value_text, s, e, table,
                 qualifier = table["qualifiers"][phrase]
                 q_first = first - n
                 break
+    if qualifier is None and plus:
+        qualifier = table["qualifiers"]["more than"]  # "three-plus seasons"
     if value_text is None:
         value_text = text[words[first].start:words[j].end]
     return Figure(start=words[q_first].start, end=words[last].end, number_start=k, word_end=max(last, j) + 1,
