@@ -9,7 +9,8 @@ then transforms/claims.extract_claims.
 Scoring rule:
 - Gold figures: every word containing a digit inside a gold Content span, except years (a bare 4-digit number
   1800–2100, "1990s"), dates (next to a month name, "Sept. 11", or d/d[/d]), times (h:mm, a.m./p.m.), ordinals
-  (1st, 22nd, 21st-century) and identifiers that start with a letter (EB-5, C2I, F-16).
+  (1st, 22nd, 21st-century), identifiers that start with a letter (EB-5, C2I, F-16) and parts of web addresses
+  (http://bit.ly/1DbUmw5).
   The rule is independent of claimwire's figure parser, so parser misses count as misses.
 - found: a claim's figure span [figure_start, figure_end) holds the word's first character.
 - claimant: for gold figures whose attribution names a Source, the claim found for it has a claimant whose
@@ -51,6 +52,8 @@ def gold_figures(text: str, words, attributions) -> list[tuple[int, object]]:
                     prev = words[k - 2].text.lower()  # "Sept. 11"
                 if w.text[0].isalpha():
                     continue  # an identifier, not a number: EB-5, C2I, Future45, F-16
+                if re.search(r"(https?://|www\.)\S*$", text[max(0, w.start - 300):w.start]):
+                    continue  # part of a web address: http://bit.ly/1DbUmw5
                 nxt = words[k + 1].text.lower() if k + 1 < len(words) else ""
                 if re.fullmatch(r"\d{4}", w.text) and 1800 <= int(w.text) <= 2100:
                     continue

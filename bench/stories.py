@@ -36,6 +36,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 
+def detokenize(tokens: list[str]) -> str:
+    """One ECB+ sentence as text: no space before punctuation, and numbers whole again ("5 , 000" is 5,000,
+    "0 . 08" 0.08, "10 : 03" 10:03, "2 / 3 / 2009" a date, "13 - 13" a score), so the figure parser and the
+    dateline reader see what the outlet printed. A spaced hyphen between words stays: it may be a dash."""
+    text = re.sub(r" ([,.;:!?'])", r"\1", " ".join(tokens)).replace("`` ", '"').replace(" ''", '"')
+    text = re.sub(r"(?<=\d), (?=\d{3}\b)", ",", text)
+    text = re.sub(r"(?<=\d)([.:]) (?=\d)", r"\1", text)
+    return re.sub(r"(?<=\d) ([/-]) (?=\d)", r"\1", text)
+
+
 def ecbplus_docs(folder: str) -> list[dict]:
     docs = []
     for path in sorted(glob.glob(os.path.join(folder, "*", "*.xml"))):
@@ -49,8 +59,7 @@ def ecbplus_docs(folder: str) -> list[dict]:
         order = sorted(sentences)
         if m.group(3) == "ecbplus":
             order = [s for s in order if s != 0]  # sentence 0: the source URL
-        lines = [" ".join(sentences[s]) for s in order]
-        lines = [re.sub(r" ([,.;:!?'])", r"\1", ln).replace("`` ", '"').replace(" ''", '"') for ln in lines]
+        lines = [detokenize(sentences[s]) for s in order]
         if not lines:
             continue
         docs.append({"id": name, "title": lines[0], "text": "\n".join(lines), "gold": f"{m.group(1)}{m.group(3)}"})

@@ -161,6 +161,26 @@ def test_cue_words_inside_names_or_after_an_article_are_not_cues_and_function_wo
     assert [(c["claimant"]["text"], c["cue"]) for c in claims] == [("The ministry", "states")]
 
 
+def test_a_figure_describing_a_named_source_and_names_inside_the_quote_are_not_claimants(tagger):
+    """Through the model as the pipeline runs it: a figure inside a named source's phrase ("said 23-year-old
+    Ryosuke Kinoshita") gets no claimant from the cue rules (they gave "Japan"), and a description after a quote
+    does not resolve to a name inside that quote (it gave "Putin")."""
+    from transforms.attribution_model import ArticleAnalyzer, AttributionTagger, resolve_attribution_dir
+    analyzer = ArticleAnalyzer(tagger, AttributionTagger.load(resolve_attribution_dir(None)))
+
+    def claimants(text):
+        (entities, attributions), = analyzer.analyze([text])
+        claims = extract_claims({"article_id": "a", "text": text, "entities": entities,
+                                 "attributions": attributions})
+        return [(c["value_text"], (c["claimant"] or {}).get("text")) for c in claims]
+
+    assert claimants("If anything, Japan has been too passive, said 23-year-old Ryosuke Kinoshita, who supports "
+                     "Abe's ruling Liberal Democratic Party.") == [("23-year-old", None)]
+    assert claimants("\"Luke Harding has churned out 2 articles totaling over 5,000 words, each using the word "
+                     "'Putin', almost as often as they use the phrases 'allegedly',\" the embassy wrote.") == [
+        ("2", "the embassy"), ("5,000", "the embassy")]
+
+
 def test_claim_ids_are_deterministic_and_distinct(seed_claims):
     ids = [c["claim_id"] for cs in seed_claims.values() for c in cs]
     assert len(ids) == len(set(ids))

@@ -344,3 +344,19 @@ def test_shipped_embedder_is_int8_onnx_batch_independent_and_close_to_pytorch():
     assert "torch" in reference.name
     cosine = np.sum(forward * reference.encode(texts), 1)
     assert cosine.min() > 0.98, cosine
+
+
+def test_bench_stories_detokenizes_ecbplus_numbers_and_dates():
+    """bench/stories.py reads ECB+'s tokens back into text; numbers and dates must come back whole, or the figure
+    and dateline readers see '5, 000' (two figures) and '2 / 3 / 2009' (no date)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("bench_stories", os.path.join(ROOT, "bench", "stories.py"))
+    bench_stories = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench_stories)
+    detokenize = bench_stories.detokenize
+    assert detokenize("About 5 , 000 gallons , he said .".split()) == "About 5,000 gallons, he said."
+    assert detokenize("limit of 0 . 08 percent with 10 : 03 to play".split()) == \
+        "limit of 0.08 percent with 10:03 to play"
+    assert detokenize("Posted 2 / 3 / 2009 , a 13 - 13 tie".split()) == "Posted 2/3/2009, a 13-13 tie"
+    assert detokenize("March 17 , 2013 , a 28 - year - old - he said".split()) == \
+        "March 17, 2013, a 28 - year - old - he said"

@@ -153,6 +153,12 @@ class Claimant:
 def attribute(ctx: ArticleContext, k: int, anchor: int) -> Claimant:
     """Who puts forward the figure (or denial) at word k / character `anchor`."""
     for att in ctx.attributions:
+        if att.get("source_start") is not None and att["source_start"] <= anchor < att["source_end"] and \
+                head_entity(ctx, *_source_words(ctx, att)) is not None:
+            # a figure inside a named source describes that source ("said 23-year-old Ryosuke Kinoshita"):
+            # nobody else, found by the rules, is its claimant
+            return Claimant(None, None, None, att["cue"].lower() if att.get("cue") else None, "model")
+    for att in ctx.attributions:
         if att.get("content_start") is not None and att["content_start"] <= anchor < att["content_end"]:
             found = model_claimant(ctx, att, anchor)
             rules = rules_claimant(ctx, k)
@@ -196,6 +202,15 @@ def _same_sentence(ctx: ArticleContext, att: dict) -> bool:
 _PREPOSITIONS = frozenset({"at", "of", "for", "from", "in", "with", "to", "on", "by"})
 
 
+def _source_words(ctx: ArticleContext, att: dict) -> tuple[int, int]:
+    """The first and last word of an attribution's source, without punctuation at its end ("The program, called
+    EB-5," ends at its last word)."""
+    first, last = ctx.word_at(att["source_start"]), ctx.word_at(att["source_end"] - 1)
+    while last > first and not ctx.words[last].text[:1].isalnum():
+        last -= 1
+    return first, last
+
+
 def model_claimant(ctx: ArticleContext, att: dict, anchor: int | None = None) -> Claimant:
     cue = att.get("cue")
     cue_word = ctx.word_at(att["cue_start"]) if att.get("cue_start") is not None else None
@@ -203,9 +218,7 @@ def model_claimant(ctx: ArticleContext, att: dict, anchor: int | None = None) ->
             att["source_end"] <= att["source_start"]:
         return Claimant(None, None, None, cue.lower() if cue else None, "model", cue_word=cue_word)
     s, e = att["source_start"], att["source_end"]
-    first, last = ctx.word_at(s), ctx.word_at(e - 1)
-    while last > first and not ctx.words[last].text[:1].isalnum():
-        last -= 1  # "The program, called EB-5," ends at its last word
+    first, last = _source_words(ctx, att)
     if anchor is not None and s <= anchor < e:  # a figure is never its own source (a headline's "3,000 Soldiers")
         return Claimant(None, None, None, cue.lower() if cue else None, "model", cue_word=cue_word)
     span_words = frozenset(range(first, last + 1))
@@ -214,7 +227,7 @@ def model_claimant(ctx: ArticleContext, att: dict, anchor: int | None = None) ->
     if head is not None:
         record = {"text": mention, "canonical": head.get("canonical"), "label": head["label"]}
     else:
-        resolved = resolve_mention(ctx, first, last)
+        resolved = resolve_mention(ctx, first, last, not_in=(att.get("content_start"), att.get("content_end")))
         if resolved is not None:
             record = {"text": resolved["text"], "canonical": resolved.get("canonical"), "label": resolved["label"]}
         else:
@@ -243,10 +256,11 @@ def head_entity(ctx: ArticleContext, first: int, last: int) -> dict | None:
     return ent
 
 
-def resolve_mention(ctx: ArticleContext, first: int, last: int) -> dict | None:
+def resolve_mention(ctx: ArticleContext, first: int, last: int, not_in=(None, None)) -> dict | None:
     """A pronoun or a definite description with no name in it → the nearest named person (he, she, I) or person
     or organisation (they, it, we; 'the influential US daily') before it, within the paragraph or the three
-    sentences before; None when it is neither or nothing fits."""
+    sentences before; None when it is neither or nothing fits. not_in: the characters of the attribution's own
+    content, whose names are what the source talks about, not the source ('"… Putin …," the embassy wrote')."""
     words = ctx.words
     lows = [words[m].text.lower() for m in range(first, last + 1)]
     if not lows:
@@ -260,7 +274,8 @@ def resolve_mention(ctx: ArticleContext, first: int, last: int) -> dict | None:
     lo = ctx.sentences[max(0, bisect.bisect_right(ctx.sentence_starts, sent_start) - 4)][0]
     for m in range(first - 1, lo - 1, -1):
         ent = ctx.ent_at.get(m)
-        if ent and ent["label"] in labels:
+        if ent and ent["label"] in labels and not (not_in[0] is not None and
+                                                     not_in[0] <= ctx.words[m].start < not_in[1]):
             return ent
     return None
 

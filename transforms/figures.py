@@ -541,10 +541,10 @@ def _is_not_a_figure(words, i, j, value, text, s, info, table) -> bool:
         return True
     if prev in ("#", "No", "no") or (i - 2 >= s and words[i - 2].text in ("No", "no") and prev == "."):
         return True
-    # a label's number ("wore number 10", "Registration Number: 130349") or an identifier written with a leading
-    # zero ("licence 0108263", "0737 GMT")
-    if low_prev == "number" or (prev == ":" and i - 2 >= s and prev2 in ("number", "no", "id", "nr")) or \
-            re.fullmatch(r"0\d{2,}", raw):
+    # a label's number ("wore number 10", a form's "Registration Number: 130349", not "the big number: 1,237") or
+    # an identifier written with a leading zero ("licence 0108263", "0737 GMT")
+    if low_prev == "number" or (prev == ":" and i - 2 >= s and words[i - 2].text in ("Number", "No", "ID", "Nr")) \
+            or re.fullmatch(r"0\d{2,}", raw):
         return True
     if re.fullmatch(r"[1-9]0s", raw) and low_prev in table["decade_before"]:
         return True  # a decade of life or of a century: "in her 20s", "the late 90s"
