@@ -187,7 +187,7 @@ def test_a_month_name_next_to_a_number_only_makes_a_date_of_a_day_or_a_year():
     "The quake hit at 0737 GMT.",
     # a decade of life, and the pronoun "one"
     "The victim was in her 60s.", "Reid was a pop star in the late 90s.", "She is the one who fired.",
-    "The last one might matter.", "No one was hurt.",
+    "The last one might matter.", "No one was hurt.", "They accused one another.", "As one might expect, it rained.",
 ])
 def test_names_labels_decades_and_the_pronoun_one_are_not_figures(text):
     assert figures(text) == []
@@ -208,7 +208,21 @@ def test_names_labels_decades_and_the_pronoun_one_are_not_figures(text):
     ("They sailed on one of the famous boat trips.", (1, None, None, "trips", "count", None, False)),
     ("It met with 11 senior religious rabbis.", (11, None, None, "rabbis", "count", None, False)),
     ("Police said that one person died.", (1, None, None, "person", "count", None, False)),
+    ("He waited two-and-a-half years.", (2.5, None, None, "year", "duration", None, False)),
+    ("It passed by a 3-to-1 margin.", (3, None, None, None, "count", None, False)),
     ("One of the computers fell.", (1, None, None, "computers", "count", None, False)),
 ])
 def test_what_letters_on_a_number_add(text, expected):
     test_figure_kinds(text, expected)
+
+
+def test_a_persons_age_between_commas():
+    """'Schiff, 56, who …': a number set off by commas right after a person's name is the person's age; after a
+    place it stays a count."""
+    text = "Adam Schiff, 56, said the vote in Paris, 20, was close."
+    words = split_words(text)
+    person = {k for k, w in enumerate(words) if w.text in ("Adam", "Schiff")}
+    place = {k for k, w in enumerate(words) if w.text == "Paris"}
+    got = parse_figures(text, words, sentence_spans(text, words),
+                        is_entity_word=lambda k: "PER" if k in person else "LOC" if k in place else None)
+    assert [(f.value_text, f.unit, f.unit_family) for f in got] == [("56", "year of age", "age"), ("20", None, "count")]

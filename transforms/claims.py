@@ -34,7 +34,7 @@ from schemas import CLAIMS, STORY_CLAIMS, stable_id
 from transforms.common import ERRORS, CountingDoFn
 from transforms.entities import actor_name, canonicalize_entities
 from transforms.figures import Figure, parse_figures
-from transforms.ner_model import sentence_spans, split_words
+from transforms.ner_model import sentence_spans, split_words, stop_words
 
 EXTRACTOR = "claims/2"
 RULES_FALLBACK = True  # figures outside every attributed content still get the cue rules' claimant
@@ -49,12 +49,6 @@ def claim_words() -> dict:
         data[key] = frozenset(data[key])
     data["negative"] = re.compile(r"\b(" + "|".join(data["negative_words"]) + r")\b", re.I)
     return data
-
-
-@functools.lru_cache(maxsize=1)
-def _stop_words() -> frozenset:
-    from spacy.lang.en.stop_words import STOP_WORDS  # spaCy's list, not ours: the sentencizer's library
-    return frozenset(STOP_WORDS)
 
 
 def count_family(unit: str | None) -> str:
@@ -106,7 +100,8 @@ def article_context(article: dict) -> ArticleContext:
 
 # ---- 2. figures ------------------------------------------------------------------------------------------------
 def find_figures(ctx: ArticleContext) -> list[Figure]:
-    return parse_figures(ctx.text, ctx.words, ctx.sentences, is_entity_word=lambda k: k in ctx.ent_at)
+    return parse_figures(ctx.text, ctx.words, ctx.sentences,
+                         is_entity_word=lambda k: ctx.ent_at[k]["label"] if k in ctx.ent_at else None)
 
 
 # ---- 3. denials ------------------------------------------------------------------------------------------------
@@ -297,7 +292,7 @@ def rules_claimant(ctx: ArticleContext, k: int) -> Claimant:
     if span[1] - span[0] == 1 and ctext.islower() and ctext not in claim_words()["np_nouns"]:
         return Claimant(None, None, None, cue, None)  # "from", "only": no noun phrase, no claimant
     head = ctx.ent_at.get(span[1] - 1)
-    if head is None and all(w.text.lower() in _stop_words() for w in words[span[0]:span[1]]):
+    if head is None and all(w.text.lower() in stop_words() for w in words[span[0]:span[1]]):
         return Claimant(None, None, None, cue, None)  # "Another", "First", "They": function words name nobody
     # the entity names the claimant only when it is the phrase's head ("the U.S.", "President Zelensky"),
     # not a modifier ("South Korean lawmakers" are lawmakers, not South Korea)

@@ -29,6 +29,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import Sequence
 
+from transforms.ner_model import stop_words
+
 PARSER = "figures/1"
 _DATA = os.path.join(os.path.dirname(__file__), "data", "figure_words.json")
 
@@ -267,6 +269,10 @@ def _glued_extras(value, j, info, table) -> tuple[float, int, dict]:
         return value + inches / 12, j, dict(info, glued="foot")
     if g == "plus" or g.startswith("plus-"):
         return value, j, dict(info, glued=glued[5:] or None, plus=True)
+    if g == "and-a-half" or g.startswith("and-a-half-"):  # "two-and-a-half years", "a 2-and-a-half-hour wait"
+        return value + 0.5, j, dict(info, glued=glued[11:] or None)
+    if g.split("-")[0] in table["glued_function_words"]:
+        return value, j, dict(info, glued=None, no_unit=True)  # "a 3-to-1 margin", "one-on-one": no unit
     return value, j, info
 
 
@@ -724,13 +730,14 @@ def _figure_at(text, words, k, s, e, table, lexicon, is_entity_word, floor=0):
                    None, s, e, table, lexicon, is_entity_word, currency=(unit, fam) if currency else None,
                    glued=info.get("glued"), needs_unit=info.get("needs_unit", False),
                    bare_fraction=info.get("bare_fraction", False), spelled=info.get("spelled", False),
-                   plus=info.get("plus", False), money_scale=info.get("money_scale"))
+                   plus=info.get("plus", False), no_unit=info.get("no_unit", False),
+                   money_scale=info.get("money_scale"))
 
 
 def _finish(text, words, first, k, j, value, low, high, value_text, s, e, table, lexicon, is_entity_word, *,
             vague=False, currency=None, glued=None, needs_unit=False, money_scale=None, fraction=False,
-            bare_fraction=False, spelled=False, plus=False):
-    unit = fam = None
+            bare_fraction=False, spelled=False, plus=False, no_unit=False):
+    unit, fam = None, "count" if no_unit else None
     if currency and money_scale:  # "$5m", "£2.1bn"
         mult = table["money_scales"][money_scale]
         value, low, high = (x * mult if x is not None else None for x in (value, low, high))
@@ -832,6 +839,10 @@ def _finish(text, words, first, k, j, value, low, high, value_text, s, e, table,
         unit, fam, last = unit + " of age", "age", last + 2
     if unit is None and fam is None and k - 1 >= s and words[k - 1].text.lower() in ("aged", "age"):
         unit, fam = "year of age", "age"
+    if unit is None and fam is None and k == j and k - 2 >= s and words[k - 1].text == "," and \
+            is_entity_word(k - 2) == "PER" and j + 1 < e and words[j + 1].text == "," and \
+            re.fullmatch(r"\d{1,3}", words[k].text) and 0 < value <= 120:
+        unit, fam = "year of age", "age"  # a person's age between commas: "Schiff, 56, who has served"
     if unit is None and fam is None:
         if j + 2 < e and " ".join(w.text.lower() for w in words[j + 1:j + 3]) in table["points_phrases"]:
             unit, fam, last = " ".join(w.text.lower() for w in words[j + 1:j + 3]), "points", j + 2
@@ -901,6 +912,8 @@ def count_noun_after(words, j, e, table, is_entity_word, max_modifiers: int = 2,
             continue  # "39 of the 62 drones", "a 12,000-strong force of soldiers"
         if _is_plural_noun(low, table):
             return k
+        if singular and k == j + 1 and low in stop_words() and low not in table["count_not_unit"]:
+            return None  # "one who drinks", "one might say", "one another": the pronoun, no counted noun
         if singular and k == j + 1 and not low.endswith(("ly", "ed", "ing")) and len(low) > 2:
             return k
         modifiers += 1

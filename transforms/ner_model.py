@@ -547,6 +547,13 @@ def _sentencizer():
     return nlp
 
 
+@functools.lru_cache(maxsize=1)
+def stop_words() -> frozenset:
+    """spaCy's English stop words (function words: 'who', 'should', 'among', 'that'): spaCy's list, not ours."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+    return frozenset(STOP_WORDS)
+
+
 @functools.lru_cache(maxsize=512)
 def sentence_start_offsets(text: str) -> tuple[int, ...]:
     """Character offsets where sentences start (spaCy); an opening quote that spaCy leaves at the end of the
