@@ -129,6 +129,36 @@ def test_pronoun_claimant_resolves_to_previous_person():
     assert claims[0]["claimant"]["text"] == "Lloyd Austin" and claims[0]["cue"] == "said"
 
 
+def _attribution(text, source, cue, content):
+    """An attribution record as the attribution head writes it, from the three phrases as written."""
+    att = {}
+    for role, phrase in (("source", source), ("cue", cue), ("content", content)):
+        start = text.index(phrase) if phrase else None
+        att.update({role: phrase, f"{role}_start": start, f"{role}_end": start + len(phrase) if phrase else None})
+    return att
+
+
+@pytest.mark.parametrize("text,source,cue,content,entities,claimant", [
+    # the model's source stopped at an honorific: the name after it is the claimant
+    ("Mrs. Clinton criticized a rate of 39.6 percent.", "Mrs", "criticized", "a rate of 39.6 percent",
+     [("Clinton", "PER")], "Mrs. Clinton"),
+    # a possessive resolves like its pronoun
+    ("Romney lost. His comment about 47 percent stuck.", "His", "comment about", "47 percent",
+     [("Romney", "PER")], "Romney"),
+    # a source that stopped at its article is the noun phrase after it, not a name resolved from before it
+    ("Trump spoke. The new spot, titled Arrogant, features $1 billion in losses.", "The", "titled",
+     "$1 billion in losses", [("Trump", "PER")], "The new spot"),
+    # a lone preposition names nobody
+    ("In law school, 30 students dismissed the plan.", "In", "dismissed", "30 students", [], None),
+])
+def test_model_sources_cut_short_are_completed_or_dropped(text, source, cue, content, entities, claimant):
+    ents = [{"text": t, "label": label, "start": text.index(t), "end": text.index(t) + len(t), "score": 0.99}
+            for t, label in entities]
+    claims = extract_claims({"article_id": "a", "text": text, "entities": ents,
+                             "attributions": [_attribution(text, source, cue, content)]})
+    assert [(c["claimant"] or {}).get("text") for c in claims if c["stance"] == "asserts"][:1] == [claimant]
+
+
 def test_cue_words_inside_names_or_after_an_article_are_not_cues_and_function_words_no_claimant():
     """'States' in 'the United States' is a name, not the cue 'states'; 'the reports' is a noun. Before, both gave a
     claimant ('the United', 'Officials and the')."""

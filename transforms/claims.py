@@ -45,7 +45,8 @@ _DATA = os.path.join(os.path.dirname(__file__), "data", "claim_words.json")
 def claim_words() -> dict:
     with open(_DATA, encoding="utf-8") as f:
         data = json.load(f)
-    for key in ("cues", "denial_cues", "aux", "np_nouns", "pronouns", "relative_pronouns", "leading", "determiners"):
+    for key in ("cues", "denial_cues", "aux", "np_nouns", "pronouns", "relative_pronouns", "leading", "determiners",
+                "honorifics"):
         data[key] = frozenset(data[key])
     data["negative"] = re.compile(r"\b(" + "|".join(data["negative_words"]) + r")\b", re.I)
     return data
@@ -216,15 +217,36 @@ def model_claimant(ctx: ArticleContext, att: dict, anchor: int | None = None) ->
     first, last = _source_words(ctx, att)
     if anchor is not None and s <= anchor < e:  # a figure is never its own source (a headline's "3,000 Soldiers")
         return Claimant(None, None, None, cue.lower() if cue else None, "model", cue_word=cue_word)
+    lows = [w.text.lower() for w in ctx.words[first:last + 1]]
+    if lows[-1] in claim_words()["honorifics"]:  # the model stopped at "Mrs" of "Mrs. Clinton": take the name
+        after = last + 2 if last + 2 < len(ctx.words) and ctx.words[last + 1].text == "." else last + 1
+        name = ctx.ent_at.get(after)
+        if name is not None and name["label"] == "PER":
+            while ctx.ent_at.get(last + 1) is name or last + 1 < after:
+                last += 1
+            e = ctx.words[last].end
+    extended = lows[-1] in claim_words()["determiners"]
+    if extended:  # the model stopped at "The" of "The 30-second spot": the noun it names, as written
+        end = cue_word if cue_word is not None and cue_word > last else len(ctx.words)
+        while last + 1 < end and ctx.words[last + 1].text[:1].isalnum() and \
+                ctx.words[last + 1].text.lower() not in stop_words():
+            last += 1
+        e = ctx.words[last].end
+        lows = [w.text.lower() for w in ctx.words[first:last + 1]]
     span_words = frozenset(range(first, last + 1))
     mention = ctx.text[s:e]
     head = head_entity(ctx, first, last)
     if head is not None:
         record = {"text": mention, "canonical": head.get("canonical"), "label": head["label"]}
     else:
-        resolved = resolve_mention(ctx, first, last, not_in=(att.get("content_start"), att.get("content_end")))
+        resolved = None if extended else resolve_mention(ctx, first, last,
+                                                         not_in=(att.get("content_start"), att.get("content_end")))
         if resolved is not None:
             record = {"text": resolved["text"], "canonical": resolved.get("canonical"), "label": resolved["label"]}
+        elif len(lows) == 1 and lows[0] in claim_words()["determiners"] | set(claim_words()["possessives"]) | \
+                _PREPOSITIONS:
+            # "that", "his" (nobody before it), "In": a lone function word names nobody
+            return Claimant(None, None, None, cue.lower() if cue else None, "model", cue_word=cue_word)
         else:
             record = {"text": mention, "canonical": None, "label": "GROUP"}
     return Claimant(record, s, e, cue.lower() if cue else None, "model", span_words, cue_word)
@@ -260,6 +282,8 @@ def resolve_mention(ctx: ArticleContext, first: int, last: int, not_in=(None, No
     lows = [words[m].text.lower() for m in range(first, last + 1)]
     if not lows:
         return None
+    if len(lows) == 1 and lows[0] in claim_words()["possessives"]:  # "his comment about …": the one he refers to
+        lows = [claim_words()["possessives"][lows[0]]]
     pronoun = len(lows) == 1 and lows[0] in claim_words()["pronouns"] | claim_words()["relative_pronouns"]
     description = lows[0] in ("the", "this", "that") and len(lows) >= 2 and not lows[-1].endswith("s")
     if not (pronoun or description):
