@@ -8,9 +8,9 @@ then transforms/claims.extract_claims.
 
 Scoring rule:
 - Gold figures: every word containing a digit inside a gold Content span, except years (a bare 4-digit number
-  1800–2100, "1990s"), dates (next to a month name, "Sept. 11", or d/d[/d]), times (h:mm, a.m./p.m.), ordinals
-  (1st, 22nd, 21st-century), identifiers that start with a letter (EB-5, C2I, F-16) and parts of web addresses
-  (http://bit.ly/1DbUmw5).
+  1800–2100, "1990s", "the 80's"), dates (next to a month name, "Sept. 11", or d/d[/d]), times (h:mm, a.m./p.m.,
+  o'clock), ordinals (1st, 22nd, 21st-century), identifiers that start with a letter (EB-5, C2I, F-16) and parts
+  of web addresses (http://bit.ly/1DbUmw5).
   The rule is independent of claimwire's figure parser, so parser misses count as misses.
 - found: a claim's figure span [figure_start, figure_end) holds the word's first character.
 - claimant: for gold figures whose attribution names a Source, the claim found for it has a claimant whose
@@ -57,9 +57,10 @@ def gold_figures(text: str, words, attributions) -> list[tuple[int, object]]:
                 nxt = words[k + 1].text.lower() if k + 1 < len(words) else ""
                 if re.fullmatch(r"\d{4}", w.text) and 1800 <= int(w.text) <= 2100:
                     continue
-                if re.fullmatch(r"\d{4}s|\d{2}s", w.text) or re.match(r"\d+(st|nd|rd|th)\b", w.text, re.I):
-                    continue
-                if prev in MONTHS or nxt in MONTHS or nxt in ("st", "nd", "rd", "th"):
+                if re.fullmatch(r"\d{4}s|\d{2}s", w.text) or re.match(r"\d+(st|nd|rd|th)\b", w.text, re.I) or \
+                        (nxt in ("'s", "’s") and re.fullmatch(r"\d0|\d{3}0", w.text)):
+                    continue  # "1990s", "the 80's", "22nd"
+                if prev in MONTHS or nxt in MONTHS or nxt in ("st", "nd", "rd", "th", "o'clock", "o’clock"):
                     continue
                 around = text[max(0, w.start - 3):w.end + 6]
                 if re.search(r"\d:\d\d|\d\s?[ap]\.?m\b|\d/\d", around, re.I):

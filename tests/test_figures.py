@@ -188,6 +188,7 @@ def test_a_month_name_next_to_a_number_only_makes_a_date_of_a_day_or_a_year():
     # a decade of life, and the pronoun "one"
     "The victim was in her 60s.", "Reid was a pop star in the late 90s.", "She is the one who fired.",
     "The last one might matter.", "No one was hurt.", "They accused one another.", "As one might expect, it rained.",
+    "It must be done by 6 o'clock.", "Wealth grew in the 80’s and the 1990's.",
 ])
 def test_names_labels_decades_and_the_pronoun_one_are_not_figures(text):
     assert figures(text) == []
@@ -210,9 +211,14 @@ def test_names_labels_decades_and_the_pronoun_one_are_not_figures(text):
     ("Police said that one person died.", (1, None, None, "person", "count", None, False)),
     ("He waited two-and-a-half years.", (2.5, None, None, "year", "duration", None, False)),
     ("It passed by a 3-to-1 margin.", (3, None, None, None, "count", None, False)),
+    # one in n is a proportion; ages named as such are ages
+    ("The study found that 1 in 4 residents moved.", (0.25, None, None, None, "fraction", None, False)),
+    ("About eight out of 10 said no.", (0.8, None, None, None, "fraction", "about", False)),
+    ("The rate for blacks ages 16 to 24 rose.", (16, 16, 24, "year of age", "age", None, False)),
+    ("It covers people between the ages of 17 and up.", (17, None, None, "year of age", "age", None, False)),
     ("One of the computers fell.", (1, None, None, "computers", "count", None, False)),
 ])
-def test_what_letters_on_a_number_add(text, expected):
+def test_what_the_words_on_and_around_a_number_add(text, expected):
     test_figure_kinds(text, expected)
 
 
@@ -226,3 +232,14 @@ def test_a_persons_age_between_commas():
     got = parse_figures(text, words, sentence_spans(text, words),
                         is_entity_word=lambda k: "PER" if k in person else "LOC" if k in place else None)
     assert [(f.value_text, f.unit, f.unit_family) for f in got] == [("56", "year of age", "age"), ("20", None, "count")]
+
+
+def test_a_people_named_by_a_plural_is_the_counted_noun():
+    """'20 million Americans', 'the 29 New Yorkers': a plural MISC entity after the number is what it counts,
+    kept as written."""
+    text = "It represents 20 million Americans, and the 29 New Yorkers were treated."
+    words = split_words(text)
+    misc = {k for k, w in enumerate(words) if w.text in ("Americans", "New", "Yorkers")}
+    got = parse_figures(text, words, sentence_spans(text, words),
+                        is_entity_word=lambda k: "MISC" if k in misc else None)
+    assert [(f.value, f.unit) for f in got] == [(20e6, "Americans"), (29, "New Yorkers")]

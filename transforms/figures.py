@@ -552,8 +552,11 @@ def _is_not_a_figure(words, i, j, value, text, s, info, table) -> bool:
     if low_prev == "number" or (prev == ":" and i - 2 >= s and words[i - 2].text in ("Number", "No", "ID", "Nr")) \
             or re.fullmatch(r"0\d{2,}", raw):
         return True
-    if re.fullmatch(r"[1-9]0s", raw) and low_prev in table["decade_before"]:
-        return True  # a decade of life or of a century: "in her 20s", "the late 90s"
+    if (re.fullmatch(r"[1-9]0s", raw) or (low_next in ("'s", "’s") and re.fullmatch(r"[1-9]0|1[89]\d0|20\d0", raw))) \
+            and low_prev in table["decade_before"]:
+        return True  # a decade of life or of a century: "in her 20s", "the late 90s", "the 80's"
+    if low_next in ("o'clock", "o’clock"):
+        return True  # a time: "by 6 o'clock"
     if raw.lower() == "one" and low_prev in table["one_is_a_pronoun_after"] and low_next != "of" and \
             not _measure_follows(words, j, table):
         return True  # the pronoun: "the one who fired", "the last one", "no one" (nobody: not a count of one)
@@ -699,6 +702,11 @@ def _figure_at(text, words, k, s, e, table, lexicon, is_entity_word, floor=0):
     elif info.get("currency"):  # "USD115"
         unit, fam = info["currency"]
         currency = info["currency"]
+    ratio = _one_in_n(text, words, k, j, value, e, table, info)
+    if ratio is not None and not currency:  # "1 in 4 residents", "eight out of 10 voters": a proportion
+        share, last = ratio
+        return _finish(text, words, first, k, last, share, None, None, text[words[first].start:words[last].end], s,
+                       e, table, lexicon, is_entity_word, fraction=True)
     low_value = high_value = None
     if info.get("high") is not None and info["high"] > value:
         low_value, high_value = value, info["high"]
@@ -732,6 +740,26 @@ def _figure_at(text, words, k, s, e, table, lexicon, is_entity_word, floor=0):
                    bare_fraction=info.get("bare_fraction", False), spelled=info.get("spelled", False),
                    plus=info.get("plus", False), no_unit=info.get("no_unit", False),
                    money_scale=info.get("money_scale"))
+
+
+def _one_in_n(text, words, k, j, value, e, table, info) -> tuple[float, int] | None:
+    """(share, last word) of 'a in b' or 'a out of b' after the number at words k..j ('1 in 4 residents', 'eight
+    out of 10'), when b is a larger plain number with no unit of its own ('1 in 10 minutes' is a duration)."""
+    if info.get("glued") or info.get("high") is not None or not float(value).is_integer():
+        return None
+    r = j + 1
+    if r < e and words[r].text.lower() == "in":
+        r += 1
+    elif r + 1 < e and words[r].text.lower() == "out" and words[r + 1].text.lower() == "of":
+        r += 2
+    else:
+        return None
+    second = _number_at(words, r, table) if r < e else None
+    if second is None or second[2].get("glued") or second[2].get("high") is not None or \
+            not value < second[0] or second[0] < 2 or _measure_follows(words, second[1], table) or \
+            _is_not_a_figure(words, r, second[1], second[0], text, r, {"year_like": None}, table):
+        return None
+    return value / second[0], second[1]
 
 
 def _finish(text, words, first, k, j, value, low, high, value_text, s, e, table, lexicon, is_entity_word, *,
@@ -837,8 +865,9 @@ def _finish(text, words, first, k, j, value, low, high, value_text, s, e, table,
     elif fam == "duration" and last + 2 < e and words[last + 1].text.lower() == "of" and \
             words[last + 2].text.lower() == "age":
         unit, fam, last = unit + " of age", "age", last + 2
-    if unit is None and fam is None and k - 1 >= s and words[k - 1].text.lower() in ("aged", "age"):
-        unit, fam = "year of age", "age"
+    if unit is None and fam is None and k - 1 >= s and (words[k - 1].text.lower() in ("aged", "age", "ages") or (
+            k - 2 >= s and words[k - 1].text.lower() == "of" and words[k - 2].text.lower() in ("age", "ages"))):
+        unit, fam = "year of age", "age"  # "aged 63", "ages 16 to 24", "between the ages of 17 and 20"
     if unit is None and fam is None and k == j and k - 2 >= s and words[k - 1].text == "," and \
             is_entity_word(k - 2) == "PER" and j + 1 < e and words[j + 1].text == "," and \
             re.fullmatch(r"\d{1,3}", words[k].text) and 0 < value <= 120:
@@ -852,6 +881,11 @@ def _finish(text, words, first, k, j, value, low, high, value_text, s, e, table,
         noun = count_noun_after(words, j, e, table, is_entity_word, singular=value == 1)
         if noun is not None:
             unit, fam, unit_word = words[noun].text.lower(), "count", noun
+            if is_entity_word(noun):  # a people, as written: "New Yorkers", "Americans"
+                begin = noun
+                while begin - 1 > j and is_entity_word(begin - 1) == is_entity_word(noun):
+                    begin -= 1
+                unit = text[words[begin].start:words[noun].end]
             listed = any(words[m].text[:1].isdigit() for m in range(j + 1, noun)) and \
                 (words[j + 1].text.lower() in ("and", "or", ",", "to", "±", "+") or
                  words[j + 1].text in table["currency_prefixes"])
@@ -895,7 +929,11 @@ def count_noun_after(words, j, e, table, is_entity_word, max_modifiers: int = 2,
         low = w.lower()
         if k == j + 1 and low in table["prepositions"]:
             return None
-        if is_entity_word(k):
+        label = is_entity_word(k)
+        if label:
+            if label == "MISC" and w.isalpha() and low.endswith("s") and not low.endswith("ss") and \
+                    not (k + 1 < e and is_entity_word(k + 1)):
+                return k  # a people named by a plural: "20 million Americans", "14 Catholics", "29 New Yorkers"
             continue
         if w[:1].isupper():
             # a title-case headline ("3,000 North Korean Soldiers Deployed"): a capitalized plural that no entity
