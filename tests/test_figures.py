@@ -189,6 +189,8 @@ def test_a_month_name_next_to_a_number_only_makes_a_date_of_a_day_or_a_year():
     "The victim was in her 60s.", "Reid was a pop star in the late 90s.", "She is the one who fired.",
     "The last one might matter.", "No one was hurt.", "They accused one another.", "As one might expect, it rained.",
     "It must be done by 6 o'clock.", "Wealth grew in the 80’s and the 1990's.",
+    # a spelled number inside a name (not in a title-case headline)
+    "Settlers came after the 1967 Six-Day War.", "It aired on BBC One and in The Three Musketeers.",
 ])
 def test_names_labels_decades_and_the_pronoun_one_are_not_figures(text):
     assert figures(text) == []
@@ -211,6 +213,9 @@ def test_names_labels_decades_and_the_pronoun_one_are_not_figures(text):
     ("Police said that one person died.", (1, None, None, "person", "count", None, False)),
     ("He waited two-and-a-half years.", (2.5, None, None, "year", "duration", None, False)),
     ("It passed by a 3-to-1 margin.", (3, None, None, None, "count", None, False)),
+    # people killed, injured, missing: the state is what is counted
+    ("Denver cinema: 12 dead", (12, None, None, "dead", "count", None, False)),
+    ("The blast left more than 400 wounded.", (400, None, None, "wounded", "count", "more than", False)),
     # one in n is a proportion; ages named as such are ages
     ("The study found that 1 in 4 residents moved.", (0.25, None, None, None, "fraction", None, False)),
     ("About eight out of 10 said no.", (0.8, None, None, None, "fraction", "about", False)),

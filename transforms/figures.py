@@ -515,6 +515,12 @@ def _measure_follows(words, j, table) -> bool:
         (symbol is not None and len(nxt) >= 2 and symbol[1] not in ("count", "duration"))
 
 
+def _title_case(words, s, i) -> bool:
+    """The sentence up to word i reads as a title-case headline ('Explosion Kills Three In Kabul')."""
+    alpha = [w.text for w in words[s:i] if w.text.isalpha() and len(w.text) > 3]
+    return bool(alpha) and sum(w[0].isupper() for w in alpha) >= 0.6 * len(alpha)
+
+
 def _is_not_a_figure(words, i, j, value, text, s, info, table) -> bool:
     raw = words[i].text
     prev = words[i - 1].text if i > s else ""
@@ -557,6 +563,9 @@ def _is_not_a_figure(words, i, j, value, text, s, info, table) -> bool:
         return True  # a decade of life or of a century: "in her 20s", "the late 90s", "the 80's"
     if low_next in ("o'clock", "o’clock"):
         return True  # a time: "by 6 o'clock"
+    if info.get("spelled") and raw[:1].isupper() and i > s and prev.isalnum() and not _title_case(words, s, i) and \
+            not _measure_follows(words, j, table):
+        return True  # a spelled number in a name: "the 1967 Six-Day War", "BBC One", "Formula One"
     if raw.lower() == "one" and low_prev in table["one_is_a_pronoun_after"] and low_next != "of" and \
             not _measure_follows(words, j, table):
         return True  # the pronoun: "the one who fired", "the last one", "no one" (nobody: not a count of one)
@@ -877,6 +886,8 @@ def _finish(text, words, first, k, j, value, low, high, value_text, s, e, table,
             unit, fam, last = " ".join(w.text.lower() for w in words[j + 1:j + 3]), "points", j + 2
         elif j + 1 < e and words[j + 1].text.lower() in table["points_words"]:
             unit, fam, last = words[j + 1].text.lower(), "points", j + 1
+    if unit is None and fam is None and j + 1 < e and words[j + 1].text.lower() in table["people_states"]:
+        unit, fam, last = words[j + 1].text.lower(), "count", j + 1  # "58 killed and 527 injured", "12 dead"
     if unit is None and fam is None:
         noun = count_noun_after(words, j, e, table, is_entity_word, singular=value == 1)
         if noun is not None:
