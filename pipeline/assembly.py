@@ -114,6 +114,7 @@ def analyse(articles, opts: ClaimwireOptions, errors: list, story_index=None,
         deduped = articles | "DeduplicateStories" >> DeduplicateStories(
             StoryParams(window_days=opts.story_window_days), story_index, opts.embedding_model, live_index_dir)
         articles = deduped["articles"]
+        errors.append(deduped["errors"])
         if story_tables:
             tables[STORIES] = articles | "BuildStories" >> BuildStories()
         tables[STORY_INDEX] = deduped["index"]

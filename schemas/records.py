@@ -210,6 +210,7 @@ ERROR_KINDS = (
     "input_error",  # a local input (JSONL line, file) is unreadable or malformed
     "ner_failed",  # the NER model raised on this article
     "claims_failed",  # claim extraction raised on this article (the article is still written, without claims)
+    "signals_failed",  # a story signal (entities, figures, dates) raised: grouped on embedding, copies, date alone
 )
 
 

@@ -360,3 +360,32 @@ def test_bench_stories_detokenizes_ecbplus_numbers_and_dates():
     assert detokenize("Posted 2 / 3 / 2009 , a 13 - 13 tie".split()) == "Posted 2/3/2009, a 13-13 tie"
     assert detokenize("March 17 , 2013 , a 28 - year - old - he said".split()) == \
         "March 17, 2013, a 28 - year - old - he said"
+
+
+def test_an_article_whose_signals_fail_is_grouped_written_and_dead_lettered(monkeypatch):
+    """One article's text that breaks a story signal (before: '5e400' overflowed the figure parser and stopped the
+    whole job at DeduplicateStories/Signature) becomes a dead letter; it and its neighbours are still written."""
+    import transforms.dedup as dedup_module
+    real = dedup_module.figures
+
+    def fragile(text):
+        if "unreadable" in text:
+            raise OverflowError("Numerical result out of range")
+        return real(text)
+
+    monkeypatch.setattr(dedup_module, "figures", fragile)
+    articles = [article_record(text=f"Officials said {n} people attended the {kind} summit in Geneva on Monday.",
+                               url=f"https://example.com/{n}", title=f"Summit {kind}",
+                               published_at="2024-10-14T08:00:00Z")
+                for n, kind in ((120, "trade"), (95, "unreadable"))]
+    with tempfile.TemporaryDirectory() as tmp:
+        with TestPipeline(options=beam.options.pipeline_options.PipelineOptions(["--runner=DirectRunner"])) as p:
+            out = p | beam.Create(articles) | DeduplicateStories(StoryParams(), [])
+            collect(out["articles"], os.path.join(tmp, "articles"), "Articles")
+            collect(out["errors"], os.path.join(tmp, "errors"), "Errors")
+        written, errors = (pickle.load(open(os.path.join(tmp, n), "rb")) for n in ("articles", "errors"))
+    assert sorted(a["url"] for a in written) == ["https://example.com/120", "https://example.com/95"]
+    assert all(a["story_id"] for a in written)
+    assert [(e["stage"], e["kind"], e["url"]) for e in errors] == [
+        ("dedup", "signals_failed", "https://example.com/95")]
+    assert "OverflowError" in errors[0]["message"]

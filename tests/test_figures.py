@@ -248,3 +248,13 @@ def test_a_people_named_by_a_plural_is_the_counted_noun():
     got = parse_figures(text, words, sentence_spans(text, words),
                         is_entity_word=lambda k: "MISC" if k in misc else None)
     assert [(f.value, f.unit) for f in got] == [(20e6, "Americans"), (29, "New Yorkers")]
+
+
+def test_numbers_no_float_holds_are_not_figures():
+    """'5e400', '3 x 10^999' and 400 digits in a row overflowed (OverflowError) or gave inf; now they are skipped
+    and the figures around them stay."""
+    import math
+    text = "It has " + "9" * 400 + " people, 5e400 atoms and 3 x 10^999 stars, but 2 people."
+    got = parse_figures(text, split_words(text))
+    assert all(math.isfinite(f.value) and f.value < 1e300 for f in got)
+    assert (2, "people") in [(f.value, f.unit) for f in got] and "atoms" not in [f.unit for f in got]

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import apache_beam as beam
 import numpy as np
 
-from transforms.common import CountingDoFn
+from transforms.common import ERRORS, CountingDoFn
 from transforms.dates import text_months
 from transforms.entities import canonical_name
 from transforms.extract import normalized_text
@@ -150,7 +150,13 @@ def epoch(ts) -> float | None:
     return float(ts)
 
 
-def signature(article: dict, embedding: np.ndarray, story_id: str | None = None) -> dict:
+def signature(article: dict, embedding: np.ndarray, story_id: str | None = None, evidence: bool = True) -> dict:
+    """What story grouping knows of an article. evidence=False leaves out the who / when / how-many signals
+    (entities, figures, year, months): the fallback when computing one of them failed."""
+    if not evidence:
+        return dict(signature({"article_id": article["article_id"], "published_at": article.get("published_at"),
+                               "content_hash": article.get("content_hash"), "text": ""}, embedding, story_id),
+                    text_len=len(article.get("text") or ""), minhash=minhash(article.get("text") or "").tobytes())
     return {
         "article_id": article["article_id"],
         "published": epoch(article.get("published_at")),
@@ -640,7 +646,13 @@ class MakeSignature(CountingDoFn):
         article, embedding = article_and_embedding
         self.count("in")
         with self.timed():
-            sig = signature(article, embedding)
+            try:
+                sig = signature(article, embedding)
+            except Exception as e:  # noqa: BLE001 - one article's bad text must not stop the job or drop it:
+                # it is grouped by its embedding, copies and date alone, and the reason becomes a dead letter
+                sig = signature(article, embedding, evidence=False)
+                yield self.dead_letter(article.get("url") or article["article_id"], "signals_failed",
+                                       f"{type(e).__name__}: {e}"[:500])
         if sig["published"] is None:
             self.count("undated")
         yield article, sig
@@ -883,7 +895,8 @@ def _index_row(kv, new_only: bool = False):
 
 
 class DeduplicateStories(beam.PTransform):
-    """articles (with entities) → {'articles': with duplicate/story columns, 'index': story index rows}.
+    """articles (with entities) → {'articles': with duplicate/story columns, 'index': story index rows, 'errors':
+    dead letters of articles whose signals could not be computed (they are still grouped and written)}.
 
     `index` gives the signatures of the story index of earlier runs (transforms.stories.ReadStoryIndex); they take
     part in candidate generation and lend their story ids, but are not written as articles again.
@@ -902,9 +915,10 @@ class DeduplicateStories(beam.PTransform):
 
     def expand(self, articles):
         from transforms.embed import EmbedArticles
-        signed = (articles
-                  | "Embed" >> EmbedArticles(self.embedding_model)
-                  | "Signature" >> beam.ParDo(MakeSignature()))
+        signing = (articles
+                   | "Embed" >> EmbedArticles(self.embedding_model)
+                   | "Signature" >> beam.ParDo(MakeSignature()).with_outputs(ERRORS, main="signed"))
+        signed = signing.signed
         new_sigs = signed | "SigOnly" >> beam.Map(lambda a_s: a_s[1])
         if isinstance(self.index, beam.PTransform):
             old_sigs = articles.pipeline | "StoryIndex" >> self.index
@@ -930,4 +944,4 @@ class DeduplicateStories(beam.PTransform):
         index = ({"sig": sigs | "KeySigs" >> beam.Map(lambda s: (s["article_id"], s)), "assignment": assignments}
                  | "JoinIndex" >> beam.CoGroupByKey()
                  | "IndexRows" >> beam.FlatMap(_index_row, new_only=bool(self.live_index_dir)))
-        return {"articles": out_articles, "index": index}
+        return {"articles": out_articles, "index": index, "errors": signing[ERRORS]}

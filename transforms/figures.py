@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import re
 from dataclasses import dataclass, replace
@@ -182,6 +183,8 @@ def _number_at(words, i, table) -> tuple[float, int, dict] | None:
     if w in _VULGAR:
         return _VULGAR[w], i, dict(info, needs_unit=True, bare_fraction=True)
     sci = _SCIENTIFIC.match(w)
+    if sci and abs(int(sci.group(2).replace("−", "-"))) > 300:
+        return None  # "5e400" is no quantity (and no float)
     coded = None if sci else _CODE_GLUED.match(w)
     if sci:
         value, glued, j = float(sci.group(1)) * 10.0 ** int(sci.group(2).replace("−", "-")), None, i
@@ -287,8 +290,8 @@ def _times_ten_power(words, i) -> tuple[int, int] | None:
     sign = 1
     if k < len(words) and words[k].text in ("-", "−", "+") and words[k].start == words[k - 1].end:
         sign, k = (-1 if words[k].text != "+" else 1), k + 1
-    if k < len(words) and words[k].text.isdigit() and len(words[k].text) <= 3 and \
-            words[k].start == words[k - 1].end:
+    if k < len(words) and words[k].text.isdigit() and int(words[k].text) <= 300 and \
+            words[k].start == words[k - 1].end:  # a float holds up to about 10^308
         return sign * int(words[k].text), k
     return None
 
@@ -695,6 +698,8 @@ def _figure_at(text, words, k, s, e, table, lexicon, is_entity_word, floor=0):
     if parsed is None:
         return None
     value, j, info = parsed
+    if not math.isfinite(value) or abs(value) > 1e300:
+        return j  # 400 digits in a row are no quantity
     if info["spelled"] and j == k and low in table["spelled_needs_unit"]:
         info["needs_unit"] = True
     if _is_not_a_figure(words, k, j, value, text, s, info, table):
