@@ -133,6 +133,17 @@ def test_read_documents_jsonl_and_folder(tmp_path):
                     equal_to([("input_error", "3"), ("input_error", "4")]), label="errors")
 
 
+def test_control_characters_never_reach_the_records():
+    """NUL and escape codes in an input's text, title or author (a broken export, a binary paste) are dropped at
+    the record; line breaks and tabs stay. Before, they went through to the Parquet files and the HTML report."""
+    from transforms.extract import article_record
+    rec = article_record(text="Officials\x00 said\x1b[31m 3,000\ttroops\narrived.\x7f", url=None, source_id="s",
+                         title="Title\x01\x02", author="A\x0cuthor")
+    assert (rec["text"], rec["title"], rec["author"]) == ("Officials said[31m 3,000\ttroops\narrived.", "Title",
+                                                          "Author")
+    assert rec["content_hash"] == content_hash("Officials said[31m 3,000\ttroops\narrived.")
+
+
 def build_warc(path, pages):
     """A WARC.gz of (url, html bytes, capture date) responses, plus a redirect and an image that must be skipped."""
     import io

@@ -136,12 +136,22 @@ class ExtractionWorker:
         self._proc = None
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
+def _printable(value):
+    """A string without control characters (NUL, escape codes; tabs and line breaks stay): they break HTML, CSV
+    and terminals downstream and carry no text."""
+    return _CONTROL.sub("", value) if isinstance(value, str) else value
+
+
 def article_record(*, text: str, url: str | None, canonical_hint: str | None = None, source_id: str | None = None,
                    title=None, author=None, published_at=None, language=None, fetched_at=None, feed_url=None,
                    outlet=None, date_source: str = "input", file_name: str | None = None) -> dict:
     """An articles.v1 record with its identity: article_id from the canonical URL, else the source id, else
     the text. Without a publication date, one is inferred from the URL path, the file's name (`file_name`, a
     plain-text input) or the text's dateline (transforms/dates.py); `date_source` says where it came from."""
+    text, title, author = (_printable(v) for v in (text, title, author))
     canonical = None
     for candidate in (canonical_hint, url):
         if candidate and candidate.startswith(("http://", "https://")):
