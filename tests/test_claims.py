@@ -159,6 +159,17 @@ def test_model_sources_cut_short_are_completed_or_dropped(text, source, cue, con
     assert [(c["claimant"] or {}).get("text") for c in claims if c["stance"] == "asserts"][:1] == [claimant]
 
 
+def test_a_persons_age_between_commas_is_nobodys_claim():
+    """'Donna Rawlings, 59, of Ashton, who watched on the Mall, said …': the age describes her; the cue rules gave it
+    the claimant 'the Mall'."""
+    text = "Donna Rawlings, 59, of Ashton, who watched it on the Mall, said the crowd was huge."
+    ents = [{"text": t, "label": label, "start": text.index(t), "end": text.index(t) + len(t), "score": 0.99}
+            for t, label in (("Donna Rawlings", "PER"), ("Ashton", "LOC"), ("Mall", "LOC"))]
+    claims = extract_claims({"article_id": "a", "text": text, "entities": ents})
+    assert [(c["value_text"], c["unit"], c["claimant"], c["cue"]) for c in claims] == [
+        ("59", "year of age", None, None)]
+
+
 def test_cue_words_inside_names_or_after_an_article_are_not_cues_and_function_words_no_claimant():
     """'States' in 'the United States' is a name, not the cue 'states'; 'the reports' is a noun. Before, both gave a
     claimant ('the United', 'Officials and the')."""
