@@ -244,7 +244,7 @@ def model_claimant(ctx: ArticleContext, att: dict, anchor: int | None = None) ->
         if resolved is not None:
             record = {"text": resolved["text"], "canonical": resolved.get("canonical"), "label": resolved["label"]}
         elif len(lows) == 1 and lows[0] in claim_words()["determiners"] | set(claim_words()["possessives"]) | \
-                _PREPOSITIONS:
+                _PREPOSITIONS | {"that"}:
             # "that", "his" (nobody before it), "In": a lone function word names nobody
             return Claimant(None, None, None, cue.lower() if cue else None, "model", cue_word=cue_word)
         else:
