@@ -159,6 +159,20 @@ def test_model_sources_cut_short_are_completed_or_dropped(text, source, cue, con
     assert [(c["claimant"] or {}).get("text") for c in claims if c["stance"] == "asserts"][:1] == [claimant]
 
 
+@pytest.mark.parametrize("text,claimant", [
+    ("Peyton Hillis added 101 yards on the ground.", None),  # an action on the figure, not a report of it
+    ("Jeremy Lin posted a game-high 27 points.", None),
+    ("The company lost $5 million, the chief executive added.", "the chief executive"),
+    ("The minister added that 3,000 troops had arrived.", "The minister"),
+    ("The ministry posted: 3,000 troops have arrived.", "The ministry"),
+])
+def test_added_and_posted_report_only_before_a_clause_or_after_the_figure(text, claimant):
+    """The cue rules (no attribution model here): 'added', 'posted', 'recorded' take a figure as their object in
+    sports and court news; before the figure they report only with 'that', a colon or a quote in between."""
+    claims = extract_claims({"article_id": "a", "text": text, "entities": []})
+    assert [(c["claimant"] or {}).get("text") for c in claims] == [claimant]
+
+
 def test_a_persons_age_between_commas_is_nobodys_claim():
     """'Donna Rawlings, 59, of Ashton, who watched on the Mall, said …': the age describes her; the cue rules gave it
     the claimant 'the Mall'."""

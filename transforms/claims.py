@@ -46,7 +46,7 @@ def claim_words() -> dict:
     with open(_DATA, encoding="utf-8") as f:
         data = json.load(f)
     for key in ("cues", "denial_cues", "aux", "np_nouns", "pronouns", "relative_pronouns", "leading", "determiners",
-                "honorifics"):
+                "honorifics", "object_cues"):
         data[key] = frozenset(data[key])
     data["negative"] = re.compile(r"\b(" + "|".join(data["negative_words"]) + r")\b", re.I)
     return data
@@ -344,7 +344,11 @@ def _rules_span(words, s, e, k, lows, named=()):
         while end < e and words[end].text not in (",", ".", ";") and (a > k or end < k):
             end += 1
         return ((a + 2, end) if end > a + 2 else None), "according to", a  # "…, according to." names nobody
-    before = [c for c in range(s, k) if is_cue(c)]
+    def reports(c):  # "added", "posted", "recorded" also act on an object: "Singler added six rebounds",
+        # "Villa posted $7,500 bail". Before the figure they report only with "that", a colon or a quote between
+        return lows[c - s] not in cw["object_cues"] or any(
+            lows[m - s] in ("that", ":") or lows[m - s][:1] in "\"“”'‘" for m in range(c + 1, k))
+    before = [c for c in range(s, k) if is_cue(c) and reports(c)]
     after = []
     for c in range(k + 1, e):
         if lows[c - s] in (";",) or (lows[c - s] in ("and", "but", "while") and lows[c - 1 - s] == ","):
