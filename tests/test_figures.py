@@ -216,6 +216,10 @@ def test_names_labels_decades_and_the_pronoun_one_are_not_figures(text):
     # people killed, injured, missing: the state is what is counted
     ("Denver cinema: 12 dead", (12, None, None, "dead", "count", None, False)),
     ("The blast left more than 400 wounded.", (400, None, None, "wounded", "count", "more than", False)),
+    # a vague count of a scale
+    ("Several hundred protesters marched.", (300, 300, 900, "protesters", "count", None, True)),
+    ("A few thousand people came.", (2000, 2000, 5000, "people", "count", None, True)),
+    ("One in every 500 users was exposed.", (0.002, None, None, None, "fraction", None, False)),
     # one in n is a proportion; ages named as such are ages
     ("The study found that 1 in 4 residents moved.", (0.25, None, None, None, "fraction", None, False)),
     ("About eight out of 10 said no.", (0.8, None, None, None, "fraction", "about", False)),

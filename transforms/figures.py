@@ -694,6 +694,16 @@ def _figure_at(text, words, k, s, e, table, lexicon, is_entity_word, floor=0):
             j += 2
         return _finish(text, words, k, k, j, lo_v, lo_v, hi_v, " ".join(w.text for w in words[k:j]), s, e, table,
                        lexicon, is_entity_word, vague=True)
+    # "several hundred", "a few thousand", "several dozen": a vague count of a scale
+    n = 2 if low == "a" and k + 1 < e and words[k + 1].text.lower() == "few" else 1
+    if low in table["vague_counts"] or n == 2:
+        few = table["vague_counts"].get(words[k + n - 1].text.lower())
+        scale = words[k + n].text.lower() if k + n < e else ""
+        if few and scale in table["a_quantity"]:
+            mult = 12 if scale == "dozen" else table["scales"][scale]
+            lo_v, hi_v = float(few[0] * mult), float(few[1] * mult)
+            return _finish(text, words, k, k, k + n, lo_v, lo_v, hi_v, " ".join(w.text for w in words[k:k + n + 1]),
+                           s, e, table, lexicon, is_entity_word, vague=True)
     parsed = _number_at(words, k, table)
     if parsed is None:
         return None
@@ -768,6 +778,8 @@ def _one_in_n(text, words, k, j, value, e, table, info) -> tuple[float, int] | N
         r += 2
     else:
         return None
+    if r < e and words[r].text.lower() == "every":  # "one in every 500 users"
+        r += 1
     second = _number_at(words, r, table) if r < e else None
     if second is None or second[2].get("glued") or second[2].get("high") is not None or \
             not value < second[0] or second[0] < 2 or _measure_follows(words, second[1], table) or \
