@@ -219,6 +219,7 @@ def test_names_labels_decades_and_the_pronoun_one_are_not_figures(text):
     # a vague count of a scale
     ("Several hundred protesters marched.", (300, 300, 900, "protesters", "count", None, True)),
     ("A few thousand people came.", (2000, 2000, 5000, "people", "count", None, True)),
+    ("It paid half a dozen advisers.", (6, None, None, "advisers", "count", None, False)),
     ("One in every 500 users was exposed.", (0.002, None, None, None, "fraction", None, False)),
     # one in n is a proportion; ages named as such are ages
     ("The study found that 1 in 4 residents moved.", (0.25, None, None, None, "fraction", None, False)),

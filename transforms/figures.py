@@ -173,6 +173,8 @@ def _number_at(words, i, table) -> tuple[float, int, dict] | None:
         scale = words[k].text.lower() if k < len(words) else ""
         if scale in table["scales"] and len(scale) > 2 and table["scales"][scale] >= 1e6:
             return table["scales"][scale] / table["fraction_words"][low], k, dict(info, spelled=True)
+        if scale == "dozen" and low == "half" and k == i + 2:  # "half a dozen advisers" are six
+            return 6.0, k, dict(info, spelled=True)
         return None
     if low in spelled or (low == "a" and i + 1 < len(words) and words[i + 1].text.lower() in table["a_quantity"]):
         got = _spelled_number(words, i, table)
