@@ -216,6 +216,8 @@ def test_names_labels_decades_and_the_pronoun_one_are_not_figures(text):
     # people killed, injured, missing: the state is what is counted
     ("Denver cinema: 12 dead", (12, None, None, "dead", "count", None, False)),
     ("The blast left more than 400 wounded.", (400, None, None, "wounded", "count", "more than", False)),
+    ("After the quake 2,000 are missing.", (2000, None, None, "missing", "count", None, False)),
+    ("The quake measured magnitude 6.1 offshore.", (6.1, None, None, "magnitude", "count", None, False)),
     # a vague count of a scale
     ("Several hundred protesters marched.", (300, 300, 900, "protesters", "count", None, True)),
     ("A few thousand people came.", (2000, 2000, 5000, "people", "count", None, True)),

@@ -905,8 +905,12 @@ def _finish(text, words, first, k, j, value, low, high, value_text, s, e, table,
             unit, fam, last = " ".join(w.text.lower() for w in words[j + 1:j + 3]), "points", j + 2
         elif j + 1 < e and words[j + 1].text.lower() in table["points_words"]:
             unit, fam, last = words[j + 1].text.lower(), "points", j + 1
-    if unit is None and fam is None and j + 1 < e and words[j + 1].text.lower() in table["people_states"]:
-        unit, fam, last = words[j + 1].text.lower(), "count", j + 1  # "58 killed and 527 injured", "12 dead"
+    if unit is None and fam is None and j + 1 < e:
+        state = j + 2 if words[j + 1].text.lower() in ("are", "were", "remain", "remained") and j + 2 < e else j + 1
+        if words[state].text.lower() in table["people_states"]:  # "58 killed and 527 injured", "2,000 are missing"
+            unit, fam, last = words[state].text.lower(), "count", state
+    if unit is None and fam is None and k - 1 >= s and words[k - 1].text.lower() == "magnitude":
+        unit, fam = "magnitude", "count"  # "a quake of magnitude 6.1", as "a 6.1 magnitude quake" reads
     if unit is None and fam is None:
         noun = count_noun_after(words, j, e, table, is_entity_word, singular=value == 1)
         if noun is not None:
