@@ -222,6 +222,8 @@ def test_names_labels_decades_and_the_pronoun_one_are_not_figures(text):
     ("Several hundred protesters marched.", (300, 300, 900, "protesters", "count", None, True)),
     ("A few thousand people came.", (2000, 2000, 5000, "people", "count", None, True)),
     ("It paid half a dozen advisers.", (6, None, None, "advisers", "count", None, False)),
+    ("It will cost between $10 million and $15 million.", (10e6, 10e6, 15e6, "dollar", "money:USD", None, False)),
+    ("The fire burned 4,856 hectares.", (4856, None, None, "hectare", "area", None, False)),
     ("One in every 500 users was exposed.", (0.002, None, None, None, "fraction", None, False)),
     # one in n is a proportion; ages named as such are ages
     ("The study found that 1 in 4 residents moved.", (0.25, None, None, None, "fraction", None, False)),

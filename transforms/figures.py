@@ -744,7 +744,7 @@ def _figure_at(text, words, k, s, e, table, lexicon, is_entity_word, floor=0):
     after_from = first - 1 >= s and words[first - 1].text.lower() == "from" and \
         not (first - 2 >= s and words[first - 2].text.lower() in table["range_verbs"])
     if high_value is None and not after_from and r + 1 < e and words[r].text.lower() in ("to", "-", "–", "and") \
-            and (words[r].text.lower() != "and" or (k - 1 >= s and words[k - 1].text.lower() == "between")):
+            and (words[r].text.lower() != "and" or (first - 1 >= s and words[first - 1].text.lower() == "between")):
         r2 = r + 1
         while r2 < min(e, r + 3) and not words[r2].text[:1].isdigit() and (
                 not words[r2].text.isalnum() or (words[r2].text.isupper() and len(words[r2].text) <= 3)):
