@@ -173,6 +173,25 @@ def test_added_and_posted_report_only_before_a_clause_or_after_the_figure(text, 
     assert [(c["claimant"] or {}).get("text") for c in claims] == [claimant]
 
 
+@pytest.mark.parametrize("text,denied", [
+    ("The ministry denied that troops had crossed the border.", True),
+    ("Her lawyer dismissed those reports as misinterpreted.", True),
+    ("The government strongly denied any involvement in the attack.", True),
+    ("The judge rejected that argument on Thursday.", True),
+    ("The campaign called the charges fabricated.", True),
+    # a request, a permit, a person or a proposal is no claim
+    ("A judge rejected a media request to unseal the file.", False),
+    ("The state could deny them mining permits.", False),
+    ("She had to reject her parents and their beliefs.", False),
+    ("It offered a compromise rebuffed by Republicans.", False),
+    ("Supervisors would sometimes dismiss her proposals.", False),
+])
+def test_a_denial_denies_a_claim(text, denied):
+    """PolNeAR dev had 21 denial claims, 14 of them rejected requests, permits, parents or proposals; now 7."""
+    claims = extract_claims({"article_id": "a", "text": text, "entities": []})
+    assert any(c["stance"] == "denies" for c in claims) == denied
+
+
 def test_a_persons_age_between_commas_is_nobodys_claim():
     """'Donna Rawlings, 59, of Ashton, who watched on the Mall, said …': the age describes her; the cue rules gave it
     the claimant 'the Mall'."""
