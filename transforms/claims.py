@@ -46,7 +46,7 @@ def claim_words() -> dict:
     with open(_DATA, encoding="utf-8") as f:
         data = json.load(f)
     for key in ("cues", "denial_cues", "aux", "np_nouns", "pronouns", "relative_pronouns", "leading", "determiners",
-                "honorifics", "object_cues", "claim_nouns"):
+                "honorifics", "object_cues", "claim_nouns", "withheld_from"):
         data[key] = frozenset(data[key])
     data["negative"] = re.compile(r"\b(" + "|".join(data["negative_words"]) + r")\b", re.I)
     return data
@@ -129,15 +129,21 @@ def find_denials(ctx: ArticleContext) -> list[Denial]:
             obj_end = k + 1
             while obj_end < e and words[obj_end].text.lower() not in ("as", ",", ".", "and", "while", "but"):
                 obj_end += 1
-            # what is denied must be a claim: a that-clause, a noun of assertion ("the reports", "any
-            # involvement", "that argument"), or negative wording ("as fake news"); not a request, a permit or a
-            # person ("rejected a media request", "deny them permits", "reject her parents")
+            # what is denied must be a claim. "deny" denies what it names ("deny arms shipments", "denied any
+            # involvement") unless it withholds something from someone ("deny them permits", "denying us
+            # justice", "deny the right"); "reject", "dismiss", "rebuff" need a that-clause, a noun of assertion
+            # ("those reports", "that argument") or negative wording ("as fake news"), not a request, a proposal
+            # or a person ("rejected a media request", "reject her parents", "a compromise rebuffed by")
             passive = k + 1 < e and words[k + 1].text.lower() == "by"
-            object_words = range(max(s, k - 3), k) if passive else range(k + 1, obj_end)
-            if not ((not passive and k + 1 < e and words[k + 1].text.lower() == "that") or
-                    any(words[m].text.lower() in cw["claim_nouns"] for m in object_words) or
-                    cw["negative"].search(rest[:120])):
-                continue
+            nxt = " ".join(w.text.lower() for w in words[k + 1:min(e, k + 3)])
+            if low.startswith("den"):
+                if passive or nxt.split(" ")[0] in cw["withheld_from"] or nxt.startswith(("the right", "access")):
+                    continue
+            else:
+                object_words = range(max(s, k - 3), k) if passive else range(k + 1, obj_end)
+                if not ((not passive and nxt.startswith("that ")) or cw["negative"].search(rest[:120]) or
+                        any(words[m].text.lower() in cw["claim_nouns"] for m in object_words)):
+                    continue
             denied = _span_text(text, words, (k + 1, obj_end)) if obj_end > k + 1 and not passive else None
             out.append(Denial(k, low, denied))
     return out
