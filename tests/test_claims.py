@@ -150,6 +150,9 @@ def _attribution(text, source, cue, content):
      "$1 billion in losses", [("Trump", "PER")], "The new spot"),
     # a lone preposition names nobody
     ("In law school, 30 students dismissed the plan.", "In", "dismissed", "30 students", [], None),
+    # a relative pronoun is the noun phrase right before it, not a name sentences back
+    ("Josh Earnest spoke. It included the Saudi government, which said 3,000 troops had left.", "which", "said",
+     "3,000 troops had left", [("Josh Earnest", "PER")], "the Saudi government"),
 ])
 def test_model_sources_cut_short_are_completed_or_dropped(text, source, cue, content, entities, claimant):
     ents = [{"text": t, "label": label, "start": text.index(t), "end": text.index(t) + len(t), "score": 0.99}

@@ -256,6 +256,10 @@ def model_claimant(ctx: ArticleContext, att: dict, anchor: int | None = None) ->
     else:
         resolved = None if extended else resolve_mention(ctx, first, last,
                                                          not_in=(att.get("content_start"), att.get("content_end")))
+        if resolved is not None and anchor is not None and resolved.get("start") is not None and \
+                resolved["start"] <= anchor < resolved["end"]:
+            # "Of the 10 judges who will hear the case": the figure is in the phrase "who" stands for
+            return Claimant(None, None, None, cue.lower() if cue else None, "model", cue_word=cue_word)
         if resolved is not None:
             record = {"text": resolved["text"], "canonical": resolved.get("canonical"), "label": resolved["label"]}
         elif len(lows) == 1 and lows[0] in claim_words()["determiners"] | set(claim_words()["possessives"]) | \
@@ -299,6 +303,22 @@ def resolve_mention(ctx: ArticleContext, first: int, last: int, not_in=(None, No
         return None
     if len(lows) == 1 and lows[0] in claim_words()["possessives"]:  # "his comment about …": the one he refers to
         lows = [claim_words()["possessives"][lows[0]]]
+    if len(lows) == 1 and lows[0] in claim_words()["relative_pronouns"]:
+        # "the Saudi government, which has denied …": the noun phrase right before it, not a name sentences back
+        end = first - 1 if first - 1 >= 0 and words[first - 1].text == "," else first
+        start, lo = end, ctx.sentence_of(first)[0]
+        while start - 1 >= lo and words[start - 1].text[:1].isalnum() and (
+                words[start - 1].text[:1].isupper() or words[start - 1].text.lower() not in stop_words() or
+                words[start - 1].text.lower() in claim_words()["determiners"]):
+            start -= 1
+            if words[start].text.lower() in claim_words()["determiners"]:
+                break  # "members of the Saudi government, which": the phrase starts at its article
+        if start < end:
+            head = ctx.ent_at.get(end - 1)
+            return {"text": _span_text(ctx.text, words, (start, end)),
+                    "canonical": head.get("canonical") if head else None, "label": head["label"] if head else "GROUP",
+                    "start": words[start].start, "end": words[end - 1].end}
+        # after a parenthesis ("… -- most of whom … -- who cited"): the nearest name, as for a pronoun
     pronoun = len(lows) == 1 and lows[0] in claim_words()["pronouns"] | claim_words()["relative_pronouns"]
     description = lows[0] in ("the", "this", "that") and len(lows) >= 2 and not lows[-1].endswith("s")
     if not (pronoun or description):
