@@ -482,15 +482,9 @@ def extract_claims(article: dict) -> list[dict]:
         claims.append(claim_record(ctx, d.cue_word, who, cue=d.cue, stance="denies", denied=d.denied,
                                    start=anchor, end=ctx.words[d.cue_word].end))
     for fig in find_figures(ctx):
-        k = fig.number_start
-        if fig.unit_family == "age" and k >= 2 and ctx.words[k - 1].text == "," and \
-                (ctx.ent_at.get(k - 2) or {}).get("label") == "PER":
-            # "Donna Sampson Rawlings, 59, of Ashton, said …": the age describes the person, nobody claims it
-            who = Claimant(None, None, None, None, None)
-            claims.append(claim_record(ctx, k, who, cue=None, stance="asserts", fig=fig,
-                                       subject=find_subject(ctx, fig, who), start=fig.start, end=fig.end))
-            continue
-        who = attribute(ctx, fig.number_start, ctx.words[fig.number_start].start)
+        # "Donna Sampson Rawlings, 59, of Ashton, said …": an age that describes a person is nobody's claim
+        who = Claimant(None, None, None, None, None) if fig.of_person else \
+            attribute(ctx, fig.number_start, ctx.words[fig.number_start].start)
         if who.record is not None and who.start is not None and who.start <= fig.start < who.end:
             # a figure inside its own claimant's phrase is not that claimant's claim: "63 percent said …" (the
             # poll's respondents), "Two senior officials told Reuters" (the outlet counts its sources)

@@ -153,21 +153,18 @@ def epoch(ts) -> float | None:
 def signature(article: dict, embedding: np.ndarray, story_id: str | None = None, evidence: bool = True) -> dict:
     """What story grouping knows of an article. evidence=False leaves out the who / when / how-many signals
     (entities, figures, year, months): the fallback when computing one of them failed."""
-    if not evidence:
-        return dict(signature({"article_id": article["article_id"], "published_at": article.get("published_at"),
-                               "content_hash": article.get("content_hash"), "text": ""}, embedding, story_id),
-                    text_len=len(article.get("text") or ""), minhash=minhash(article.get("text") or "").tobytes())
+    text = article.get("text") or ""
     return {
         "article_id": article["article_id"],
         "published": epoch(article.get("published_at")),
         "content_hash": article.get("content_hash"),
-        "text_len": len(article.get("text") or ""),
-        "minhash": minhash(article.get("text") or "").tobytes(),
+        "text_len": len(text),
+        "minhash": minhash(text).tobytes(),
         "embedding": np.asarray(embedding, dtype=np.float32).tobytes(),
-        "entities": sorted(entity_keys(article.get("entities"))),
-        "figures": sorted(figures(article.get("text") or "")),
-        "year": event_year(article),
-        "months": sorted(text_months(article.get("text"))),
+        "entities": sorted(entity_keys(article.get("entities"))) if evidence else [],
+        "figures": sorted(figures(text)) if evidence else [],
+        "year": event_year(article if evidence else {"published_at": article.get("published_at")}),
+        "months": sorted(text_months(text)) if evidence else [],
         "story_id": story_id,  # set for rows of the story index (earlier runs)
         "thread_id": None,
     }

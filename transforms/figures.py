@@ -52,6 +52,7 @@ class Figure:
     approximate: bool = False
     vague: bool = False
     unit_word: int | None = None  # word index of a count noun, for the subject finder
+    of_person: bool = False  # an age set off by commas after a person's name ("Schiff, 56,"): it describes them
 
 
 def family_label(unit_family: str | None) -> str:
@@ -896,9 +897,10 @@ def _finish(text, words, first, k, j, value, low, high, value_text, s, e, table,
     if unit is None and fam is None and k - 1 >= s and (words[k - 1].text.lower() in ("aged", "age", "ages") or (
             k - 2 >= s and words[k - 1].text.lower() == "of" and words[k - 2].text.lower() in ("age", "ages"))):
         unit, fam = "year of age", "age"  # "aged 63", "ages 16 to 24", "between the ages of 17 and 20"
-    if unit is None and fam is None and k == j and k - 2 >= s and words[k - 1].text == "," and \
-            is_entity_word(k - 2) == "PER" and j + 1 < e and words[j + 1].text == "," and \
-            re.fullmatch(r"\d{1,3}", words[k].text) and 0 < value <= 120:
+    of_person = unit is None and fam is None and k == j and k - 2 >= s and words[k - 1].text == "," and \
+        is_entity_word(k - 2) == "PER" and j + 1 < e and words[j + 1].text == "," and \
+        bool(re.fullmatch(r"\d{1,3}", words[k].text)) and 0 < value <= 120
+    if of_person:
         unit, fam = "year of age", "age"  # a person's age between commas: "Schiff, 56, who has served"
     if unit is None and fam is None:
         if j + 2 < e and " ".join(w.text.lower() for w in words[j + 1:j + 3]) in table["points_phrases"]:
@@ -951,7 +953,8 @@ def _finish(text, words, first, k, j, value, low, high, value_text, s, e, table,
         value_text = text[words[first].start:words[j].end]
     return Figure(start=words[q_first].start, end=words[last].end, number_start=k, word_end=max(last, j) + 1,
                   value=value, value_low=low, value_high=high, value_text=value_text, unit=unit, unit_family=fam,
-                  qualifier=qualifier, approximate=qualifier is not None or vague, vague=vague, unit_word=unit_word)
+                  qualifier=qualifier, approximate=qualifier is not None or vague, vague=vague, unit_word=unit_word,
+                  of_person=of_person)
 
 
 def count_noun_after(words, j, e, table, is_entity_word, max_modifiers: int = 2, singular: bool = False):
