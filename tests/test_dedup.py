@@ -289,6 +289,22 @@ def test_dates_are_inferred_with_their_source():
     assert got["neg-b"] == (None, None)
 
 
+def test_all_number_datelines_are_read_only_where_the_order_is_known():
+    from transforms.dates import date_from_text
+
+    def day(text):
+        d = date_from_text(text)
+        return d and d.date().isoformat()
+    assert day("04/28/09 07:35 PM ET\nObama Administration Flips Bush Endangered Species Ruling") == "2009-04-28"
+    assert day("Published: 2012.08.08 09:01 AM\nHistoric Mat Maid warehouse burns") == "2012-08-08"
+    assert day("UPDATED 05/03/2013 at 11:00 AM EDT\nLohan checks in") == "2013-05-03"  # US zone: month first
+    assert day("Aktualisiert 14.06.2013\nText") == "2013-06-14"
+    assert day("05/02/2013\nLawyer: Lohan checks into rehab") is None  # 2 May or 5 February
+    assert day("Version 3.12.13\nRelease notes") is None  # dots with a two-digit year: a version
+    long_line = "The committee met again on 4/28/2009 to hear the appeal, " + "and it went on for hours " * 4
+    assert day(long_line + "\nMore") is None  # a date in prose is an event's, not the article's
+
+
 def test_developing_story_is_one_thread_of_several_stories():
     """Five events over 12 days: one thread_id, at least four story_ids; North Korea's trash balloons over Seoul
     on a day in between (same actors, another event) stay out of the thread; the ids are the same on a re-run."""

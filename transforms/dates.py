@@ -3,11 +3,13 @@
 An article's `published_at` comes, in order of trust, from the input (a feed entry's timestamp, a JSONL
 `published`), from htmldate on the page's HTML, from a date written in the URL path (`/2024/10/17/`,
 `/2024-10-17-`, `20241017`) or, for a plain-text file, in the file's name (`nyt_2016-09-30_slug.txt`), or from a
-dateline in the first lines of the text (`SEOUL, Oct. 17, 2024 (Reuters) -`, `October 17, 2024`). `date_source`
+dateline in the first lines of the text (`SEOUL, Oct. 17, 2024 (Reuters) -`, `October 17, 2024`, `Posted
+2/3/2009 11:11 PM`). `date_source`
 records which one gave it (`input`, `html`, `url`, `file`, `text`); an article none of them dates keeps null in
 both and is compared with the dated ones by content (transforms/dedup.py).
 
-Only full dates (day, month and year) count: a weekday or "Oct 17" without a year is not a date.
+Only full dates (day, month and year) count: a weekday or "Oct 17" without a year is not a date, and neither is
+"05/02/2013" alone (May 2 or 5 February) unless a US time zone on its line says month first.
 
 `text_months` is the other use of dates in the text: not when the article appeared, but which months it talks
 about (story grouping's "when" evidence for articles, dated or not).
@@ -30,12 +32,18 @@ _URL_DATES = [
     re.compile(r"/" + _YEAR + r"[/-](?P<mon>[01]?\d)[/-](?P<day>[0-3]?\d)(?:[/_.-]|$)"),
     re.compile(r"[/_-]" + _YEAR + r"(?P<mon>[01]\d)(?P<day>[0-3]\d)(?:[/_.-]|$)"),
 ]
-# datelines: "October 17, 2024", "17 October 2024", "Oct. 17, 2024", "2024-10-17"
+# datelines: "October 17, 2024", "17 October 2024", "Oct. 17, 2024", "2024-10-17", "2012.08.08"
 _TEXT_DATES = [
     re.compile(r"\b" + _MONTH + r"\s+(?P<day>[0-3]?\d)(?:st|nd|rd|th)?,?\s+" + _YEAR + r"\b", re.I),
     re.compile(r"\b(?P<day>[0-3]?\d)(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+" + _YEAR + r"\b", re.I),
-    re.compile(r"\b" + _YEAR + r"-(?P<mon>[01]\d)-(?P<day>[0-3]\d)\b"),
+    re.compile(r"\b" + _YEAR + r"([-./])(?P<mon>[01]\d)\2(?P<day>[0-3]\d)\b"),
 ]
+# all-number datelines: "Posted 2/3/2009 11:11 PM", "04/28/09 07:35 PM ET", "14.06.2013"; read in _numeric_date
+# (a two-digit year only with slashes: "3.13.12" is more often a version than a date)
+_NUMERIC_DATE = re.compile(r"(?<![\d/.-])(?P<a>[0-3]?\d)(?:/(?P<b>[0-3]?\d)/(?P<y>(?:19|20)?\d\d)|"
+                           r"\.(?P<b2>[0-3]?\d)\.(?P<y2>(?:19|20)\d\d))(?![\d/.-])")
+# a US time zone on the line says month first where both readings are possible ("05/02/2013 12:50 PM EDT")
+_US_ZONE = re.compile(r"\b(?:E|C|M|P|AK|H)[SD]?T\b")
 DATELINE_CHARS = 300  # a dateline sits at the top; a date further down is more often an event's than the article's
 
 
@@ -85,9 +93,30 @@ def _on_dateline(head: str, m: re.Match) -> bool:
     return len(line) <= DATELINE_LINE or bool(_WIRE_DATELINE.match(head[start:m.end() + 30]))
 
 
+def _numeric_date(head: str, m: re.Match) -> dt.datetime | None:
+    """An all-number date: month and day in the order only one reading allows (13/2 is day first, 2/13 month
+    first), or month first where a US time zone is on the line (the US order); otherwise none. Two-digit years
+    are 1970-2069."""
+    a, b, year = int(m.group("a")), int(m.group("b") or m.group("b2")), int(m.group("y") or m.group("y2"))
+    if year < 100:
+        year += 2000 if year < 70 else 1900
+    if a > 12 and b <= 12:
+        month, day = b, a
+    elif b > 12 and a <= 12 or a == b:
+        month, day = a, b
+    else:
+        start = head.rfind("\n", 0, m.start()) + 1
+        end = head.find("\n", m.end())
+        if not _US_ZONE.search(head[start:end if end >= 0 else None]):
+            return None
+        month, day = a, b
+    return _date(str(year), month, str(day)) if 1 <= month <= 12 else None
+
+
 def date_from_text(text: str | None) -> dt.datetime | None:
     head = (text or "")[:DATELINE_CHARS]
-    found = []
+    found = [(m.start(), d) for m in _NUMERIC_DATE.finditer(head)
+             if _on_dateline(head, m) and (d := _numeric_date(head, m)) is not None]
     for pattern in _TEXT_DATES:
         for m in pattern.finditer(head):
             if not _on_dateline(head, m):
