@@ -267,3 +267,11 @@ def test_numbers_no_float_holds_are_not_figures():
     got = parse_figures(text, split_words(text))
     assert all(math.isfinite(f.value) and f.value < 1e300 for f in got)
     assert (2, "people") in [(f.value, f.unit) for f in got] and "atoms" not in [f.unit for f in got]
+
+
+def test_a_rule_line_of_hyphens_is_not_read_as_one_long_unit_search():
+    """A page ruled with thousands of '-' or '—' after a number raised RecursionError (one call per hyphen):
+    claims and story signals of the article were lost. One hyphen still joins number and unit ('30 - year')."""
+    text = "—" * 3000 + " 5 " + "-" * 3000 + " Officials said 12 people died; he got a 30 - year sentence."
+    got = [(f.value, f.unit) for f in parse_figures(text, split_words(text))]
+    assert (12, "people") in got and (30, "year") in got

@@ -49,6 +49,18 @@ def test_feed_sources_expands_lists_and_local_files(tmp_path):
         feed_sources([str(tmp_path / "missing.txt")])
 
 
+def test_a_feed_list_that_names_itself_is_reported_not_read_forever(tmp_path):
+    """A list naming itself (or two lists naming each other) recursed until RecursionError stopped the run."""
+    first, second = tmp_path / "a.txt", tmp_path / "b.txt"
+    first.write_text(f"http://a.example/rss\n{second}\n{first}\n")
+    second.write_text(f"{first}\nhttp://b.example/rss\n")
+    problems = []
+    sources = feed_sources([str(first)], problems)
+    assert [s["feed_url"] for s in sources] == ["http://a.example/rss", "http://b.example/rss"]
+    assert [where for where, _ in problems] == [f"{second}:1", f"{first}:3"]
+    assert all("loop" in why for _, why in problems)
+
+
 def test_fetch_feeds_transform(sample_site):
     from serve import feed_urls
     urls = feed_urls(sample_site)

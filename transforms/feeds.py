@@ -23,13 +23,14 @@ def _is_feed_document(data: bytes) -> bool:
     return head.startswith(b"{") and json_feed(data) is not None
 
 
-def feed_sources(specs: list[str], problems: list | None = None) -> list[dict]:
+def feed_sources(specs: list[str], problems: list | None = None, _reading: tuple = ()) -> list[dict]:
     """Expands the operator's --feeds arguments into feed sources.
 
     An http(s) URL is a feed; a local file is either a feed document (RSS/Atom/RDF or JSON Feed: whatever
     feedparser reads) or a list of feed URLs or feed files, one per line ('#' starts a comment). A line that is
     neither is reported as `file:line` (appended to `problems` as (location, message), and printed when no list
-    is given), skipped, and the rest goes on. Everything here is operator-given, hence trusted.
+    is given), skipped, and the rest goes on; so is a list that names itself or a list that names it. Everything here
+    is operator-given, hence trusted.
     """
     sources = []
     for spec in specs:
@@ -47,10 +48,14 @@ def feed_sources(specs: list[str], problems: list | None = None) -> list[dict]:
             line = line.split("#", 1)[0].strip()
             if not line:
                 continue
-            if urlsplit(line).scheme in ("http", "https") or os.path.isfile(line):
-                sources.extend(feed_sources([line], problems))
+            where = f"{spec}:{number}"
+            if os.path.isfile(line) and os.path.realpath(line) in _reading + (os.path.realpath(spec),):
+                why = f"{line[:200]!r} is a feed list being read already (a loop); line skipped"
+            elif urlsplit(line).scheme in ("http", "https") or os.path.isfile(line):
+                sources.extend(feed_sources([line], problems, _reading + (os.path.realpath(spec),)))
                 continue
-            where, why = f"{spec}:{number}", f"{line[:200]!r} is neither an http(s) URL nor a file; line skipped"
+            else:
+                why = f"{line[:200]!r} is neither an http(s) URL nor a file; line skipped"
             if problems is None:
                 print(f"claimwire: {where}: {why}", file=sys.stderr)
             else:

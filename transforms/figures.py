@@ -349,8 +349,9 @@ def _unit_from(words, j, table, lexicon, allow_symbols: bool):
     '20 usd'), the longest unit name of up to four words ('kilometres per hour', 'degrees Celsius'), else a
     symbol ('930,000 mi', '4 L' only when glued). A hyphen between number and unit is allowed ('30 - year')."""
     names, symbols, _ = lexicon
-    if j + 2 < len(words) and words[j + 1].text in ("-", "‑"):
-        got = _unit_from(words, j + 1, table, lexicon, allow_symbols)
+    hyphens = ("-", "‑")
+    if j + 2 < len(words) and words[j + 1].text in hyphens and words[j + 2].text not in hyphens:
+        got = _unit_from(words, j + 1, table, lexicon, allow_symbols)  # one hyphen: a run of them is a rule line
         if got:
             return got
     if j + 1 < len(words):
