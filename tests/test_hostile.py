@@ -145,3 +145,38 @@ def test_page_wrapper_returns_text_or_a_reason(worker, body):
     result = worker.run(body, None)
     assert ("text" in result and result["text"].strip()) or result.get("error") in (
         "no_text", "extraction_failed", "extraction_timeout")
+
+
+def test_malformed_documents_end_as_articles_or_dead_letters(tmp_path):
+    """bench/malformed.py's corpus, small, through `claimwire run --input` with the real models: runs of hyphens
+    (RecursionError lost the article's claims and story signals), quote runs, a list with no full stop, a roster,
+    numbers no float holds, control characters, empty or mistyped fields (a numeric 'url' stopped the whole run)
+    and broken JSON lines. Every document is an article or an input_error row naming its line, and the ordinary
+    article at the end keeps its claim."""
+    import importlib.util
+    import json
+
+    from pipeline.cli import main
+    from schemas import dataset
+    spec = importlib.util.spec_from_file_location("bench_malformed", os.path.join(ROOT, "bench", "malformed.py"))
+    malformed = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(malformed)
+    src, out = tmp_path / "docs.jsonl", tmp_path / "out"
+    lines = malformed.write_corpus(str(src), repeat=40)
+    with open(src, "a", encoding="utf-8") as f:
+        f.write(json.dumps({"id": "numeric-url", "url": 123, "text": malformed.GOOD}) + "\n")
+        f.write(json.dumps({"id": "list-title", "title": ["a"], "text": malformed.GOOD}) + "\n")
+    assert main(["run", "--input", str(src), "--output", str(out), "--quiet"]) == 0
+    articles = {r["source_id"] for r in dataset.read_rows(str(out), "articles", ["source_id"])}
+    assert articles == {"dash-rule", "quote-run", "table-no-stops", "roster", "huge-number", "overflow",
+                        "control-chars", "good"}
+    errors = dataset.read_rows(str(out), "errors", ["kind", "url", "message"])
+    assert {e["kind"] for e in errors} == {"input_error"}, errors  # no claims_failed / signals_failed
+    by_line = {e["url"].rsplit(":", 1)[1]: e["message"] for e in errors}
+    assert sorted(by_line, key=int) == ["1", "2", "10", "11", "12", str(lines + 1), str(lines + 2)]
+    assert by_line["10"] == "wrong type: 'text' is dict, not str"
+    assert by_line[str(lines + 1)] == "wrong type: 'url' is int, not str"
+    assert by_line["11"].startswith("bad JSON")
+    claims = dataset.read_rows(str(out), "claims", ["value", "unit", "claimant"])
+    assert any(c["value"] == 20 and c["unit"] == "people" and (c["claimant"] or {}).get("canonical") == "John Smith"
+               for c in claims)

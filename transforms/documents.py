@@ -67,6 +67,11 @@ def _open(path: str):
     return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
 
 
+# the document fields claimwire reads and the JSON types each may have (null is always allowed: absent)
+_FIELD_TYPES = {"id": (str, int), "url": (str,), "html": (str, bytes), "text": (str,), "title": (str,),
+                "published": (str,), "language": (str,)}
+
+
 class ReadDocumentFile(CountingDoFn):
     stage = "read_documents"
 
@@ -105,7 +110,11 @@ class ReadDocumentFile(CountingDoFn):
                 except ValueError as e:
                     yield self.dead_letter(where, "input_error", f"bad JSON: {e}")
                     continue
-                yield from self._document(doc, where)
+                try:
+                    yield from self._document(doc, where)
+                except Exception as e:  # noqa: BLE001 - one bad line must not cost the rest of the file
+                    yield self.dead_letter(doc.get("url") if isinstance(doc.get("url"), str) else where,
+                                           "input_error", f"{type(e).__name__}: {e}")
 
     def _warc(self, path):
         """HTML responses of a WARC archive as pages: the target URI, the capture time, the decoded payload."""
@@ -133,6 +142,12 @@ class ReadDocumentFile(CountingDoFn):
                 yield self.dead_letter(path, "input_error", f"unreadable WARC: {e}")
 
     def _document(self, doc, where, file_name=None):
+        wrong = [k for k, types in _FIELD_TYPES.items() if doc.get(k) is not None and not isinstance(doc[k], types)]
+        if wrong:
+            yield self.dead_letter(where, "input_error", "wrong type: " + ", ".join(
+                f"'{k}' is {type(doc[k]).__name__}, not {' or '.join(t.__name__ for t in _FIELD_TYPES[k])}"
+                for k in wrong))
+            return
         source_id = str(doc["id"]) if doc.get("id") is not None else None
         url = doc.get("url") or None
         if doc.get("html"):
