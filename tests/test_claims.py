@@ -400,3 +400,26 @@ def test_extract_claims_never_raises_on_random_text():
                 article["text"])
 
     check()
+
+
+def test_near_spellings_are_searched_in_prose_not_in_rosters():
+    """Near spellings compare every pair of an article's names; a roster of thousands took minutes. Above
+    MAX_NAMES_FOR_NEAR_SPELLINGS names of a type only surnames resolve."""
+    from transforms.entities import MAX_NAMES_FOR_NEAR_SPELLINGS
+    prose = [{"text": "Mohammad Al-Sharif", "label": "PER"}, {"text": "Mohammed Alsharif", "label": "PER"},
+             {"text": "Austin", "label": "PER"}, {"text": "Lloyd Austin", "label": "PER"}]
+    assert [e["canonical"] for e in canonicalize_entities(prose)] == \
+        ["Mohammad Al-Sharif", "Mohammad Al-Sharif", "Lloyd Austin", "Lloyd Austin"]
+    roster = prose + [{"text": f"Player{i} Roster{i}", "label": "PER"} for i in range(MAX_NAMES_FOR_NEAR_SPELLINGS)]
+    assert [e["canonical"] for e in canonicalize_entities(roster)[:4]] == \
+        ["Mohammad Al-Sharif", "Mohammed Alsharif", "Lloyd Austin", "Lloyd Austin"]
+
+
+def test_the_cue_rules_reach_a_bounded_number_of_words_in_a_sentence_without_stops():
+    """A list with no full stop is one 'sentence' of thousands of words; the cue rules search RULES_REACH words
+    either side of each figure (the whole sentence made the claims step quadratic). Claims near a cue keep it."""
+    from transforms.claims import RULES_REACH
+    text = "Officials said " + " and ".join(f"{i + 2} crates" for i in range(3 * RULES_REACH))
+    claims = extract_claims({"article_id": "a", "text": text, "entities": []})
+    cued = {c["value"] for c in claims if c["cue"] == "said"}
+    assert 2 in cued and 3 * RULES_REACH + 1 not in cued

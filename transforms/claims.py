@@ -334,10 +334,16 @@ def resolve_mention(ctx: ArticleContext, first: int, last: int, not_in=(None, No
     return None
 
 
+RULES_REACH = 120  # words; news sentences run to about 60
+
+
 def rules_claimant(ctx: ArticleContext, k: int) -> Claimant:
     """The cue rules for a figure no attribution holds: 'according to X'; else the nearest cue verb before the
-    figure (or after it in the same clause) and the noun phrase before the cue; a pronoun resolves as above."""
+    figure (or after it in the same clause) and the noun phrase before the cue; a pronoun resolves as above.
+    The search reaches RULES_REACH words either side: a "sentence" of thousands of words (a table or list
+    without stops) would otherwise cost time in the square of its length, once per figure."""
     s, e = ctx.sentence_of(k)
+    s, e = max(s, k - RULES_REACH), min(e, k + RULES_REACH + 1)
     words, lows = ctx.words, [w.text.lower() for w in ctx.words[s:e]]
     span, cue, cue_word = _rules_span(words, s, e, k, lows, ctx.ent_at)
     if span is None:

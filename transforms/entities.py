@@ -66,26 +66,40 @@ def canonicalize_entities(entities: list[dict]) -> list[dict]:
     names = {}
     for e in out:
         names.setdefault(e["label"], set()).add(e["canonical"])
+    # longest first, then alphabetical: a set's iteration order changes with the process (hash seed)
+    ordered = {label: sorted(found, key=lambda n: (-len(n), n)) for label, found in names.items()}
     resolved = {}  # (label, pass-1 name) → final name: an article names the same entity many times
     for e in out:  # pass 2: "Austin" → "Lloyd Austin", "Zelenskyi" → "Volodymyr Zelensky"
         key = (e["label"], e["canonical"])
         if key not in resolved:
-            resolved[key] = _longer_name(e["label"], e["canonical"], names.get(e["label"], ()))
+            resolved[key] = _longer_name(e["label"], e["canonical"], ordered[e["label"]])
         e["canonical"] = resolved[key]
     return out
 
 
-def _longer_name(label: str, c: str, names) -> str:
-    """The longer name of the same type that `c` is short for or a near spelling of; else c."""
-    # longest first, then alphabetical: a set's iteration order changes with the process (hash seed)
-    longer = sorted((n for n in names if n != c and len(n) > len(c)), key=lambda n: (-len(n), n))
+# Near spellings compare every pair of an article's names of one type. A page naming more than this many (a
+# roster, a results table, a list of victims) is not the prose they are for, and would cost minutes.
+MAX_NAMES_FOR_NEAR_SPELLINGS = 400
+
+
+def _longer_name(label: str, c: str, ordered: list[str]) -> str:
+    """The first name in `ordered` (an article's names of one type, longest first) longer than `c` that `c` is
+    short for or, up to MAX_NAMES_FOR_NEAR_SPELLINGS names, a near spelling of; else c."""
     folded = c.casefold()
-    for n in longer:
+    near_spellings = len(ordered) <= MAX_NAMES_FOR_NEAR_SPELLINGS
+    surname = label == "PER" and " " not in c
+    if not (near_spellings or surname):
+        return c
+    for n in ordered:
+        if len(n) <= len(c):
+            break
         n_folded = n.casefold()
-        if label == "PER" and " " not in c and n.split()[-1].casefold() == folded:
+        if surname and n.split()[-1].casefold() == folded:
             return n
         # ratio = 2·matches / (len a + len b) ≤ 2·shorter / (len a + len b): no matcher when even that is short
         shorter, total = min(len(folded), len(n_folded)), len(folded) + len(n_folded)
-        if 2 * shorter >= 0.88 * total - 1e-9 and difflib.SequenceMatcher(None, folded, n_folded).ratio() >= 0.88:
-            return n
+        if near_spellings and 2 * shorter >= 0.88 * total - 1e-9:
+            matcher = difflib.SequenceMatcher(None, folded, n_folded)
+            if matcher.quick_ratio() >= 0.88 and matcher.ratio() >= 0.88:  # quick_ratio: a cheap upper bound
+                return n
     return c

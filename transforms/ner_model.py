@@ -554,14 +554,20 @@ def stop_words() -> frozenset:
     return frozenset(STOP_WORDS)
 
 
+_PUNCTUATION_RUN = re.compile(r"[^\w\s]{64,}")
+
+
 @functools.lru_cache(maxsize=512)
 def sentence_start_offsets(text: str) -> tuple[int, ...]:
     """Character offsets where sentences start (spaCy); an opening quote that spaCy leaves at the end of the
     previous sentence ('arrived. "' | 'It is over') starts the next one."""
     if not text.strip():
         return ()
+    # spaCy peels a run of punctuation one character per pass (10,000 quote marks: 6 s); such a run holds no
+    # sentence boundary, so it is read as spaces of the same length (offsets stay those of `text`)
+    plain = _PUNCTUATION_RUN.sub(lambda m: " " * len(m.group()), text)
     with _sentencizer_lock:  # one tokenizer shared by the process's threads
-        doc = _sentencizer()(text)
+        doc = _sentencizer()(plain)
         sents = [(s.start_char, s.end_char, s[-1].text, s[-1].idx) for s in doc.sents]
     starts = [start for start, _, _, _ in sents]
     for k, (start, _, last, last_idx) in enumerate(sents[:-1]):
