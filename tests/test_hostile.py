@@ -180,3 +180,31 @@ def test_malformed_documents_end_as_articles_or_dead_letters(tmp_path):
     claims = dataset.read_rows(str(out), "claims", ["value", "unit", "claimant"])
     assert any(c["value"] == 20 and c["unit"] == "people" and (c["claimant"] or {}).get("canonical") == "John Smith"
                for c in claims)
+
+
+def test_a_folder_of_broken_files_ends_as_articles_or_dead_letters(tmp_path):
+    """A WARC record warcio cannot parse raised AttributeError and stopped the whole run; a binary file named
+    .txt became an article of replacement characters. Each broken file is one input_error row with its reason,
+    and what a file held before its fault (a truncated gzip's complete lines) is kept."""
+    import gzip
+
+    from pipeline.cli import main
+    from schemas import dataset
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "bad.warc").write_bytes(b"WARC/1.0\r\nWARC-Type: response\r\nContent-Length: 99999\r\n\r\nHTTP/1.1 200 OK\r\n")
+    (docs / "binary.txt").write_bytes(bytes(range(256)) * 12)
+    (docs / "empty.txt").write_text("")
+    (docs / "good.txt").write_text("Flood kills 15\n\nThe mayor said 15 people died in the flood on Tuesday.")
+    lines = b'{"id": "kept", "text": "Officials said 16 people died."}\n{"id": "cut", "text": "Officials said 17"}\n'
+    (docs / "cut.jsonl.gz").write_bytes(gzip.compress(lines)[:-10])
+    out = tmp_path / "out"
+    assert main(["run", "--input", str(docs), "--output", str(out), "--quiet", "--no-ner"]) == 0
+    articles = {r["source_id"] for r in dataset.read_rows(str(out), "articles", ["source_id"])}
+    assert articles == {"good.txt", "kept"}
+    errors = {os.path.basename(e["url"]): e["message"]
+              for e in dataset.read_rows(str(out), "errors", ["kind", "url", "message"]) if e["kind"] == "input_error"}
+    assert errors["bad.warc"].startswith("unreadable WARC: AttributeError")
+    assert errors["binary.txt"] == "not text: a binary file named .txt"
+    assert errors["empty.txt"] == "the document is empty"
+    assert errors["cut.jsonl.gz"].startswith("EOFError")

@@ -63,6 +63,14 @@ def headline(text: str) -> str | None:
     return first if own_paragraph or not first.endswith(".") else None
 
 
+def _looks_binary(text: str) -> bool:
+    """Bytes that are no UTF-8 text: over a tenth of the first 4,000 characters undecodable or control
+    characters (a text file in another encoding keeps its letters; this is for images and archives)."""
+    head = text[:4000]
+    odd = sum(1 for c in head if c == "\ufffd" or (ord(c) < 32 and c not in "\n\r\t\f"))
+    return bool(head) and odd > len(head) / 10
+
+
 def _open(path: str):
     return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
 
@@ -86,6 +94,9 @@ class ReadDocumentFile(CountingDoFn):
             elif lower.endswith((".txt",)):
                 with _open(path) as f:
                     text = f.read().decode("utf-8", "replace").strip()
+                if _looks_binary(text):
+                    yield self.dead_letter(path, "input_error", "not text: a binary file named .txt")
+                    return
                 name = os.path.basename(path)
                 yield from self._document({"id": name, "text": text, "title": headline(text)}, path, file_name=name)
             elif lower.endswith(DOC_SUFFIXES):
@@ -94,7 +105,8 @@ class ReadDocumentFile(CountingDoFn):
                 yield from self._document({"id": os.path.basename(path), "html": body}, path)
             else:
                 yield self.dead_letter(path, "input_error", "not a JSONL, HTML or text file")
-        except (OSError, EOFError, ValueError) as e:
+        except Exception as e:  # noqa: BLE001 - a file no reader can finish (a truncated gzip, a WARC record
+            # warcio cannot parse) is one dead letter; what was read before the fault has been yielded already
             yield self.dead_letter(path, "input_error", f"{type(e).__name__}: {e}")
 
     def _jsonl(self, path):
@@ -140,6 +152,8 @@ class ReadDocumentFile(CountingDoFn):
                         fetched_at=_warc_date(record.rec_headers.get_header("WARC-Date"))))
             except ArchiveLoadFailed as e:
                 yield self.dead_letter(path, "input_error", f"unreadable WARC: {e}")
+            except (AttributeError, KeyError, IndexError, TypeError, ValueError) as e:  # warcio on a broken record
+                yield self.dead_letter(path, "input_error", f"unreadable WARC: {type(e).__name__}: {e}")
 
     def _document(self, doc, where, file_name=None):
         wrong = [k for k, types in _FIELD_TYPES.items() if doc.get(k) is not None and not isinstance(doc[k], types)]
@@ -163,6 +177,8 @@ class ReadDocumentFile(CountingDoFn):
             yield article_record(text=doc["text"].strip(), url=url, source_id=source_id, title=doc.get("title"),
                                  published_at=doc.get("published"), language=doc.get("language"),
                                  file_name=file_name)
+        elif doc.get("html") is not None or doc.get("text") is not None:
+            yield self.dead_letter(url or where, "input_error", "the document is empty")
         else:
             yield self.dead_letter(url or where, "input_error", "document has neither 'html' nor 'text'")
 
