@@ -192,7 +192,8 @@ def test_a_folder_of_broken_files_ends_as_articles_or_dead_letters(tmp_path):
     from schemas import dataset
     docs = tmp_path / "docs"
     docs.mkdir()
-    (docs / "bad.warc").write_bytes(b"WARC/1.0\r\nWARC-Type: response\r\nContent-Length: 99999\r\n\r\nHTTP/1.1 200 OK\r\n")
+    (docs / "bad.warc").write_bytes(b"WARC/1.0\r\nWARC-Type: response\r\nContent-Length: 99999\r\n\r\n"
+                                    b"HTTP/1.1 200 OK\r\n")
     (docs / "binary.txt").write_bytes(bytes(range(256)) * 12)
     (docs / "empty.txt").write_text("")
     (docs / "good.txt").write_text("Flood kills 15\n\nThe mayor said 15 people died in the flood on Tuesday.")
