@@ -159,17 +159,37 @@ def ner(argv: list[str]) -> int:
     src = open(args.file, encoding="utf-8") if args.file else sys.stdin
     batch = []
 
+    # one output line per input line, in order; a line that cannot be tagged gets {"id", "line", "error"} there
+    batch, bad = [], 0
+
     def flush():
-        for doc, ents in zip(batch, tagger.predict([d["text"] for d in batch], batch_size=args.batch_size)):
-            sys.stdout.write(json.dumps({"id": doc.get("id"), "entities": ents}, ensure_ascii=False) + "\n")
+        texts = [d["text"] for d in batch if "error" not in d]
+        tagged = iter(tagger.predict(texts, batch_size=args.batch_size) if texts else [])
+        for doc in batch:
+            row = doc if "error" in doc else {"id": doc.get("id"), "entities": next(tagged)}
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
         batch.clear()
 
-    for line in src:
-        if line.strip():
-            batch.append(json.loads(line))
-            if len(batch) >= 256:
-                flush()
+    for number, line in enumerate(src, 1):
+        if not line.strip():
+            continue
+        try:
+            doc = json.loads(line)
+        except ValueError as e:
+            doc = {"error": f"bad JSON: {e}"}
+        if not isinstance(doc, dict):
+            doc = {"error": "a line must be a JSON object"}
+        elif "error" not in doc and not isinstance(doc.get("text"), str):
+            doc = {"id": doc.get("id"), "error": f"'text' is {type(doc.get('text')).__name__}, not str"}
+        if "error" in doc:
+            bad += 1
+            doc = {"id": doc.get("id"), "line": number, "error": doc["error"]}
+        batch.append(doc)
+        if len(batch) >= 256:
+            flush()
     flush()
+    if bad:
+        print(f"claimwire ner: {bad} line(s) not tagged; their output lines say why", file=sys.stderr)
     return 0
 
 

@@ -176,6 +176,22 @@ def test_claimwire_ner_command_matches_the_library(tagger):
     assert [(e["text"], e["start"]) for e in rows[0]["entities"]] == [(e["text"], e["start"]) for e in expected]
 
 
+def test_claimwire_ner_command_answers_a_bad_line_in_its_place():
+    """One bad line stopped the command with a JSONDecodeError and no output at all; now each input line gets
+    one output line, in order, and a bad one says why."""
+    lines = "\n".join([json.dumps({"id": "a", "text": "John Smith visited Paris."}), "not json",
+                        json.dumps({"id": "b", "text": {"x": 1}}), "[1]",
+                        json.dumps({"id": "c", "text": "Mary Jones spoke."})]) + "\n"
+    res = subprocess.run([sys.executable, "-m", "pipeline", "ner"], input=lines, capture_output=True, text=True,
+                         cwd=ROOT, check=True, env=dict(os.environ, HF_HUB_OFFLINE="1"))
+    rows = [json.loads(line) for line in res.stdout.splitlines()]
+    assert [r.get("id") for r in rows] == ["a", None, "b", None, "c"]
+    assert [r.get("line") for r in rows if "error" in r] == [2, 3, 4]
+    assert rows[2]["error"] == "'text' is dict, not str"
+    assert [e["text"] for e in rows[4]["entities"]] == ["Mary Jones"]
+    assert "3 line(s) not tagged" in res.stderr
+
+
 def test_names_beyond_conll_are_found_whole(tagger):
     """bench/names_probe.json: 25 person names from naming traditions CoNLL-2003 barely has (Korean, Chinese,
     Vietnamese, West and South African, Arabic, Indian, Ukrainian, Latin American, Japanese, Kazakh)."""
