@@ -151,8 +151,8 @@ def test_malformed_documents_end_as_articles_or_dead_letters(tmp_path):
     """bench/malformed.py's corpus, small, through `claimwire run --input` with the real models: runs of hyphens
     (RecursionError lost the article's claims and story signals), quote runs, a list with no full stop, a roster,
     numbers no float holds, control characters, empty or mistyped fields (a numeric 'url' stopped the whole run)
-    and broken JSON lines. Every document is an article or an input_error row naming its line, and the ordinary
-    article at the end keeps its claim."""
+    and broken JSON lines. Every document is an article or an input_error row naming its line; an unreadable
+    'published' is a date_unreadable row and the article is still written; the ordinary article keeps its claim."""
     import importlib.util
     import json
 
@@ -166,12 +166,16 @@ def test_malformed_documents_end_as_articles_or_dead_letters(tmp_path):
     with open(src, "a", encoding="utf-8") as f:
         f.write(json.dumps({"id": "numeric-url", "url": 123, "text": malformed.GOOD}) + "\n")
         f.write(json.dumps({"id": "list-title", "title": ["a"], "text": malformed.GOOD}) + "\n")
+        f.write(json.dumps({"id": "bad-date", "published": "yesterday", "text": malformed.GOOD}) + "\n")
     assert main(["run", "--input", str(src), "--output", str(out), "--quiet"]) == 0
     articles = {r["source_id"] for r in dataset.read_rows(str(out), "articles", ["source_id"])}
     assert articles == {"dash-rule", "quote-run", "table-no-stops", "roster", "huge-number", "overflow",
-                        "control-chars", "good"}
+                        "control-chars", "good", "bad-date"}
     errors = dataset.read_rows(str(out), "errors", ["kind", "url", "message"])
-    assert {e["kind"] for e in errors} == {"input_error"}, errors  # no claims_failed / signals_failed
+    assert {e["kind"] for e in errors} == {"input_error", "date_unreadable"}, errors  # no claims/signals_failed
+    (late,) = [e for e in errors if e["kind"] == "date_unreadable"]  # the article is written, undated
+    assert late["url"].endswith(f":{lines + 3}") and "'yesterday'" in late["message"]
+    errors = [e for e in errors if e["kind"] == "input_error"]
     by_line = {e["url"].rsplit(":", 1)[1]: e["message"] for e in errors}
     assert sorted(by_line, key=int) == ["1", "2", "10", "11", "12", str(lines + 1), str(lines + 2)]
     assert by_line["10"] == "wrong type: 'text' is dict, not str"

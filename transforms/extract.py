@@ -36,7 +36,8 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(normalized_text(text).encode("utf-8")).hexdigest()[:32]
 
 
-def _parse_date(value) -> dt.datetime | None:
+def parse_date(value) -> dt.datetime | None:
+    """An ISO 8601 publication date (a datetime passes through; no zone is UTC); None for anything else."""
     if not value:
         return None
     if isinstance(value, dt.datetime):
@@ -158,7 +159,7 @@ def article_record(*, text: str, url: str | None, canonical_hint: str | None = N
             canonical = canonicalize_url(candidate)
             break
     chash = content_hash(text)
-    published = _parse_date(published_at)
+    published = parse_date(published_at)
     if published is None:
         published, date_source = infer_published(url or canonical, text, file_name=file_name)
     if canonical:
