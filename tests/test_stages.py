@@ -49,6 +49,20 @@ def test_feed_sources_expands_lists_and_local_files(tmp_path):
         feed_sources([str(tmp_path / "missing.txt")])
 
 
+def test_a_feed_lists_relative_paths_are_found_beside_it(tmp_path, monkeypatch):
+    """'local.xml' in feeds/list.txt is feeds/local.xml, whatever the working directory."""
+    folder = tmp_path / "feeds"
+    folder.mkdir()
+    feed = open(os.path.join(SITE, "cnewslive", "feed.xml"), "rb").read()
+    (folder / "local.xml").write_bytes(feed)
+    (folder / "list.txt").write_text("local.xml\nmissing.xml\n")
+    monkeypatch.chdir(tmp_path)
+    problems = []
+    sources = feed_sources([os.path.join("feeds", "list.txt")], problems)
+    assert [s["feed_url"] for s in sources] == [str(folder / "local.xml")]
+    assert [where for where, _ in problems] == [os.path.join("feeds", "list.txt") + ":2"]
+
+
 def test_a_feed_list_that_names_itself_is_reported_not_read_forever(tmp_path):
     """A list naming itself (or two lists naming each other) recursed until RecursionError stopped the run."""
     first, second = tmp_path / "a.txt", tmp_path / "b.txt"

@@ -27,7 +27,8 @@ def feed_sources(specs: list[str], problems: list | None = None, _reading: tuple
     """Expands the operator's --feeds arguments into feed sources.
 
     An http(s) URL is a feed; a local file is either a feed document (RSS/Atom/RDF or JSON Feed: whatever
-    feedparser reads) or a list of feed URLs or feed files, one per line ('#' starts a comment). A line that is
+    feedparser reads) or a list of feed URLs or feed files, one per line ('#' starts a comment; a relative path is
+    found beside the list first, then in the working directory). A line that is
     neither is reported as `file:line` (appended to `problems` as (location, message), and printed when no list
     is given), skipped, and the rest goes on; so is a list that names itself or a list that names it. Everything here
     is operator-given, hence trusted.
@@ -49,6 +50,9 @@ def feed_sources(specs: list[str], problems: list | None = None, _reading: tuple
             if not line:
                 continue
             where = f"{spec}:{number}"
+            beside = os.path.join(os.path.dirname(spec), line)
+            if not urlsplit(line).scheme and not os.path.isabs(line) and os.path.isfile(beside):
+                line = beside  # a relative path is read from the list's own folder first, then the working one
             if os.path.isfile(line) and os.path.realpath(line) in _reading + (os.path.realpath(spec),):
                 why = f"{line[:200]!r} is a feed list being read already (a loop); line skipped"
             elif urlsplit(line).scheme in ("http", "https") or os.path.isfile(line):
