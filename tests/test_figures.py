@@ -191,6 +191,10 @@ def test_a_month_name_next_to_a_number_only_makes_a_date_of_a_day_or_a_year():
     "It must be done by 6 o'clock.", "Wealth grew in the 80’s and the 1990's.",
     # a spelled number inside a name (not in a title-case headline)
     "Settlers came after the 1967 Six-Day War.", "It aired on BBC One and in The Three Musketeers.",
+    "A 7-Eleven store was robbed.",
+    # numbers joined by a slash that make no fraction: a date, a name, odds
+    "Families of 9/11 victims may sue.", "The bombs of 7/7 shook London.", "It runs a 24/7 news cycle.",
+    "He has odds of 2/1 to win.",
 ])
 def test_names_labels_decades_and_the_pronoun_one_are_not_figures(text):
     assert figures(text) == []
@@ -231,6 +235,10 @@ def test_names_labels_decades_and_the_pronoun_one_are_not_figures(text):
     ("The rate for blacks ages 16 to 24 rose.", (16, 16, 24, "year of age", "age", None, False)),
     ("It covers people between the ages of 17 and up.", (17, None, None, "year of age", "age", None, False)),
     ("One of the computers fell.", (1, None, None, "computers", "count", None, False)),
+    # a unit written onto a fraction's denominator is the whole figure's (these read as 2 inches, or 5 and 16)
+    ("He overcame a 3 1/2-inch height advantage.", (3.5, None, None, "inch", "length", None, False)),
+    ("Use a 5/16-inch bolt.", (0.3125, None, None, "inch", "length", None, False)),
+    ("It won 7/12 of the seats.", (7 / 12, None, None, "seats", "count", None, False)),
 ])
 def test_what_the_words_on_and_around_a_number_add(text, expected):
     test_figure_kinds(text, expected)

@@ -141,6 +141,9 @@ _CODE_GLUED = re.compile(r"^([A-Z]{3})(" + _NUM + r")$")
 # one word: "3,000", "1.5", "10-15" (a range), "2½", "200lbs", "3-inch", "24703m2", "12,000-strong", "3k"
 _DIGITS_WORD = re.compile(r"^(" + _NUM + r")(?:[-–](" + _NUM + r"))?([½¼¾⅓⅔⅛]?)(?:-?([A-Za-z°µμ][A-Za-z°µμ/-]*\d?))?$")
 _VULGAR = {"½": 0.5, "¼": 0.25, "¾": 0.75, "⅓": 1 / 3, "⅔": 2 / 3, "⅛": 0.125}
+# "n/d" with d over 10 is a fraction only for these (inches, months, percentages) or before "of" ("7/12 of"); else it
+# is a date or a name ("9/11", "24/7")
+_FRACTION_DENOMINATORS = frozenset({12, 16, 32, 64, 100})
 _FRACTION = re.compile(r"^(\d+)/(\d+)$")
 _ORDINAL = re.compile(r"^\d+(st|nd|rd|th)$", re.I)
 _TIME = re.compile(r"\b\d{1,2}:\d{2}\b|\b\d{1,2}(?:\s?[ap]\.?m\.?)(?!\w)", re.I)
@@ -198,6 +201,9 @@ def _number_at(words, i, table) -> tuple[float, int, dict] | None:
         m = _DIGITS_WORD.match(w)
         if not m:
             return None
+        if i > 1 and words[i - 1].text == "/" and words[i - 1].start == words[i - 2].end == words[i].start - 1 \
+                and words[i - 2].text[-1:].isdigit():
+            return None  # the second half of "9/11" or "24/7": read (or refused) with the first
         value = float(m.group(1).replace(",", "")) + _VULGAR.get(m.group(3), 0.0)
         if m.group(2):
             info["high"] = float(m.group(2).replace(",", ""))
@@ -221,24 +227,37 @@ def _number_at(words, i, table) -> tuple[float, int, dict] | None:
             return None  # an ordinal: "3rd", "15th-ranked", "the 11th-hour deal"
         elif glued in table["glued_not_figures"]:
             return None  # "5G", "4G": network generations
+        elif glued[:1].isupper() and g in table["spelled"] and w.endswith("-" + glued):
+            return None  # "7-Eleven": a name
         else:
             info["glued"] = glued
             if g in table["money_scales"]:
                 info["money_scale"] = g
             got = _glued_extras(value, j, info, table)
             value, info = got[0], got[2]
-    # "2 1/2", and a bare "1/4" (split_words splits "1/2" into 1 / 2)
-    if j + 3 < len(words) and words[j + 2].text == "/" and words[j + 1].text.isdigit() and \
-            words[j + 3].text.isdigit() and words[j + 1].start == words[j].end + 1 and \
-            words[j + 2].start == words[j + 1].end and words[j + 3].start == words[j + 2].end and \
-            0 < int(words[j + 1].text) < int(words[j + 3].text) and not glued:
-        value += int(words[j + 1].text) / int(words[j + 3].text)
+    # "2 1/2", and a bare "1/4" (split_words splits "1/2" into 1 / 2); a unit may be written onto the denominator
+    # ("3 1/2-inch", "5/16-inch")
+    mixed = _denominator(words, j + 3) if j + 3 < len(words) and not glued else None
+    bare = _denominator(words, j + 2) if j + 2 < len(words) and not glued else None
+    if mixed and words[j + 2].text == "/" and words[j + 1].text.isdigit() and \
+            words[j + 1].start == words[j].end + 1 and words[j + 2].start == words[j + 1].end and \
+            words[j + 3].start == words[j + 2].end and 0 < int(words[j + 1].text) < mixed[0]:
+        value += int(words[j + 1].text) / mixed[0]
         j += 3
-    elif j + 2 < len(words) and words[j + 1].text == "/" and words[j + 2].text.isdigit() and not glued and \
-            words[j + 1].start == words[j].end and words[j + 2].start == words[j + 1].end and \
-            0 < value < int(words[j + 2].text) and (i == 0 or words[i - 1].text != "/"):
-        value, j = value / int(words[j + 2].text), j + 2
-        info["needs_unit"] = info["bare_fraction"] = True
+        fraction_unit = mixed[1]
+    elif bare and words[j + 1].text == "/" and words[j + 1].start == words[j].end and \
+            words[j + 2].start == words[j + 1].end and (i == 0 or words[i - 1].text != "/"):
+        if not (0 < value < bare[0] and (bare[0] <= 10 or bare[0] in _FRACTION_DENOMINATORS or
+                                         j + 3 < len(words) and words[j + 3].text.lower() == "of")):
+            return None  # "9/11", "on 7/7", "24/7": a date or a name, not a fraction
+        value, j = value / bare[0], j + 2
+        fraction_unit = bare[1]
+        info["needs_unit"] = info["bare_fraction"] = not fraction_unit
+    else:
+        fraction_unit = None
+    if fraction_unit:  # read as if written onto the whole number: "3.5-inch"
+        info["glued"] = fraction_unit
+        value, _, info = _glued_extras(value, j, info, table)
     elif j + 1 < len(words) and words[j + 1].text in _VULGAR and words[j + 1].start == words[j].end + 1:
         value, j = value + _VULGAR[words[j + 1].text], j + 1
     while j + 1 < len(words) and words[j + 1].text.lower() in table["scales"] and not info["glued"] and \
@@ -248,6 +267,15 @@ def _number_at(words, i, table) -> tuple[float, int, dict] | None:
             info["high"] *= table["scales"][words[j + 1].text.lower()]
         j += 1
     return _and_a_half(words, value, j, info)
+
+
+_DENOMINATOR = re.compile(r"(\d+)(?:-([A-Za-z][A-Za-z-]*))?")
+
+
+def _denominator(words, k) -> tuple[int, str | None] | None:
+    """Word k as a fraction's denominator: (number, a unit written onto it or None); None if it is neither."""
+    m = _DENOMINATOR.fullmatch(words[k].text)
+    return (int(m.group(1)), m.group(2)) if m else None
 
 
 def _glued_extras(value, j, info, table) -> tuple[float, int, dict]:
