@@ -62,6 +62,33 @@ def _default_runner(argv: list[str]) -> list[str]:
     return out
 
 
+def _option_problem(opts) -> str | None:
+    """What is wrong with the options before any work starts (a bad date or model path failed minutes into the
+    job, in a worker), or None."""
+    import datetime as dt
+
+    from models import MODELS_DIR, local_model_dir
+    for name in ("since", "until"):
+        value = getattr(opts, name)
+        try:
+            value and dt.date.fromisoformat(value)
+        except ValueError:
+            return f"--{name}: {value!r} is not a date (YYYY-MM-DD)"
+    for name, least in (("story_window_days", 0), ("window_seconds", 0), ("stop_after", 0), ("poll_interval", None)):
+        value = getattr(opts, name, None)
+        if value is not None and (value < 0 or value == least):
+            return f"--{name.replace('_', '-')}: must be {'more than' if least == 0 else 'at least'} 0 (got {value:g})"
+    for name in ("ner_model", "attribution_model", "embedding_model"):
+        ref = getattr(opts, name, None)
+        # a hub id ("org/model") is tried by the library; a path that is no model folder is a typo
+        if ref and local_model_dir(ref, "") is None and (ref.startswith(("/", ".", "~", "claimwire-"))
+                                                           or os.path.exists(ref)):
+            shipped = sorted(n for n in os.listdir(MODELS_DIR) if n.startswith("claimwire-"))
+            return (f"--{name.replace('_', '-')}: {ref} is no model directory (nor a name under models/: "
+                    f"{', '.join(shipped)})")
+    return None
+
+
 def run(argv: list[str]) -> int:
     import apache_beam as beam
     from apache_beam.options.pipeline_options import StandardOptions
@@ -90,6 +117,10 @@ def run(argv: list[str]) -> int:
         return 2
     if opts.follow and not dataset.is_local(opts.output):
         print("claimwire run --follow: needs a local --output directory", file=sys.stderr)
+        return 2
+    problem = _option_problem(opts)
+    if problem:
+        print(f"claimwire run: {problem}", file=sys.stderr)
         return 2
     try:
         with dataset.writer_lock(opts.output):

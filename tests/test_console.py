@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import duckdb
+import pytest
 
 from pipeline.cli import main
 from transforms.feeds import feed_sources, parse_feed
@@ -47,6 +48,23 @@ def test_a_fatal_cli_error_is_one_sentence(tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         f"claimwire run: --feeds: {tmp_path / 'missing.txt'} is neither an http(s) URL nor a file"]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--since", "2024-13-45"], "--since: '2024-13-45' is not a date (YYYY-MM-DD)"),
+    (["--story-window-days", "-1"], "--story-window-days: must be more than 0 (got -1)"),
+    (["--ner-model", "./no-such-model"], "--ner-model: ./no-such-model is no model directory"),
+    (["--attribution-model", "claimwire-attribution-v9"], "--attribution-model: claimwire-attribution-v9 is no model"),
+])
+def test_a_bad_option_is_refused_before_any_work(tmp_path, capsys, args, message):
+    """A bad date or model path failed minutes into the job, inside a worker, with a library's message (a model
+    path was taken for a hub id); now the run stops at once with exit 2 and the option's name."""
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text(json.dumps({"id": "a", "text": "Officials said 5 people died."}) + "\n")
+    assert main(["run", "--input", str(docs), "--output", str(tmp_path / "out"), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"claimwire run: {message}"), err
+    assert not (tmp_path / "out" / "articles").exists()
 
 
 JSON_FEED = {"version": "https://jsonfeed.org/version/1.1", "title": "Wire",
