@@ -178,7 +178,9 @@ def story_html(s: dict, claims: list[dict], story_claims: list[dict]) -> str:
              f'{_esc(", ".join(sorted(s["outlets"])))}</div>', '<ul class="articles">']
     for a in s["articles"]:
         title = _esc(a["title"] or a["url"] or a["article_id"])
-        link = f'<a href="{_esc(a["url"])}">{title}</a>' if a["url"] else title
+        # only web addresses become links: an input document's url may be anything ("javascript:…")
+        web = (a["url"] or "").lower().startswith(("http://", "https://"))
+        link = f'<a href="{_esc(a["url"])}">{title}</a>' if web else title
         copy = " <span class=\"meta\">(copy)</span>" if a["duplicate_of"] else ""
         parts.append(f'<li>{link} <span class="meta">{_esc(a["outlet"])} · {_day(a["published_at"])}</span>'
                      f'{copy}</li>')

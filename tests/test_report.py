@@ -81,3 +81,27 @@ def test_default_path_is_inside_the_output(sample_run, tmp_path):
     shutil.copytree(sample_run, out)
     path = write_report(str(out))
     assert path == os.path.join(str(out), "report", "index.html") and SEED_TITLE in open(path).read()
+
+
+def test_text_from_the_data_stays_text_in_a_browser(tmp_path):
+    """Titles, texts and URLs come from outside: markup in them is shown, never run, and only http(s) URLs become
+    links (an input document's 'javascript:' url was a clickable link in the report)."""
+    import json
+    docs = tmp_path / "docs.jsonl"
+    rows = [{"id": "x1", "title": "<script>document.title='pwned'</script> Flood kills 20",
+             "text": "<img src=x onerror=\"document.title='pwned'\"> Officials said 20 people died in the flood.",
+             "url": "javascript:document.title='pwned'", "published": "2024-05-01T10:00:00Z"},
+            {"id": "x2", "title": "Flood kills 20 </h3><script>document.title='pwned'</script>",
+             "text": "Officials said 20 people died in the flood on Tuesday.", "published": "2024-05-01T11:00:00Z",
+             "url": "http://a.example/\"><script>document.title='pwned'</script>"}]
+    docs.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out, page = tmp_path / "out", tmp_path / "page.html"
+    assert main(["run", "--input", str(docs), "--output", str(out), "--no-ner", "--quiet"]) == 0
+    assert main(["report", str(out), "--html", str(page)]) == 0
+    dom = browse(tmp_path, "--dump-dom", page.as_uri())
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    html = dom.stdout
+    assert "pwned" not in re.search(r"<title>(.*?)</title>", html, re.S).group(1)
+    assert len(re.findall(r"<script\b", html)) == 1  # the report's own
+    assert "<img" not in html and "javascript:" not in " ".join(re.findall(r'href="([^"]*)"', html))
+    assert "&lt;script&gt;document.title='pwned'&lt;/script&gt; Flood kills 20" in html
