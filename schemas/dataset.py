@@ -68,6 +68,10 @@ class DatasetLocked(RuntimeError):
     """Another process is writing the output directory."""
 
 
+class DatasetCorrupt(RuntimeError):
+    """A committed file of the output directory cannot be read (truncated, overwritten, not Parquet)."""
+
+
 # --- paths and names -------------------------------------------------------------------------------------------
 
 def _table(table: Table | str) -> Table:
@@ -229,10 +233,15 @@ def _rows_of(paths: list[str], columns: list[str] | None = None) -> pa.Table | N
     """The rows of these Parquet files as one Arrow table (None for no files)."""
     parts = []
     for path in paths:
-        with FileSystems.open(path) as f:
-            pf = pq.ParquetFile(f)
-            present = pf.schema_arrow.names
-            part = pf.read(columns=[c for c in columns if c in present] if columns is not None else None)
+        try:
+            with FileSystems.open(path) as f:
+                pf = pq.ParquetFile(f)
+                present = pf.schema_arrow.names
+                part = pf.read(columns=[c for c in columns if c in present] if columns is not None else None)
+        except (pa.ArrowException, EOFError) as e:
+            # never skipped: a run that went on without these rows could rewrite what depends on them
+            raise DatasetCorrupt(f"{path} is committed output but no readable Parquet ({e}); restore it from a "
+                                 "copy, or move it out of the directory to go on without its rows") from e
         for c in columns or ():
             if c not in present:  # a column newer than this file: nulls
                 part = part.append_column(c, pa.nulls(part.num_rows))
@@ -291,7 +300,7 @@ def _plan_appended(root: str, staging: str, manifest: dict, run_id: str, table: 
     """Filters the staged files of one appended table against keys other runs committed, writes what remains under
     final names in staging (moves), and returns the rows kept."""
     others = [join(root, rel) for rid, run in manifest["runs"].items() if rid != run_id
-              for rel in run["files"].get(table.name, [])]
+              for rel in run["files"].get(table.name, []) if FileSystems.exists(join(root, rel))]  # one moved aside
     others += [p for p in listed_files(root, table) if is_window_file(p)]
     taken = _rows_of(others, [table.key])
     taken = set(taken.column(table.key).to_pylist()) if taken is not None else set()

@@ -164,6 +164,28 @@ def test_an_archive_overlapping_committed_rows_adds_only_what_is_new(a_then_b, a
     assert glob_count(out, "articles") == (7, 7) and glob_count(out, "claims")[0] == glob_count(out, "claims")[1]
 
 
+def test_a_damaged_committed_file_stops_the_next_run_by_name_and_moving_it_aside_goes_on(a_then_b, archives,
+                                                                                         tmp_path, capsys):
+    """A committed Parquet file cut short (a full disk, a bad copy) failed every later run with pyarrow's 'magic
+    bytes not found' and no file name; once moved aside, the next run still failed on the manifest's listing.
+    Now the run names the file and stops before writing, and without it the next run commits and keeps the rest."""
+    out = tmp_path / "out"
+    shutil.copytree(a_then_b[0], out)
+    damaged = sorted((out / "articles").rglob("*.parquet"))[0]
+    damaged.write_bytes(damaged.read_bytes()[:300])
+    committed = lambda: {p: p.read_bytes() for p in out.rglob("*.parquet") if ".staging" not in p.parts}  # noqa: E731
+    before = committed()
+    assert run(out, archive(tmp_path, "c", ARCHIVE_C)) == 1
+    err = capsys.readouterr().err
+    assert "DatasetCorrupt" in err and str(damaged) in err and "move it out" in err
+    assert committed() == before  # nothing committed, nothing removed
+    damaged.rename(tmp_path / "aside.parquet")
+    kept = {r["article_id"] for r in rows(out, "articles")}
+    assert run(out, str(tmp_path / "c")) == 0
+    after = {r["article_id"] for r in rows(out, "articles")}
+    assert kept < after and len(after - kept) == len(ARCHIVE_C), after - kept
+
+
 def test_a_second_writer_is_refused(archives, tmp_path, capsys):
     out = tmp_path / "out"
     with dataset.writer_lock(str(out)):
