@@ -126,6 +126,29 @@ def test_extract_text_drops_boilerplate_and_reads_metadata():
         assert_that(out.errors | beam.Map(lambda e: e["kind"]), equal_to(["no_text"]), label="errors")
 
 
+def test_a_page_is_decoded_as_its_header_or_meta_says():
+    """A short Latin-1 page came out as 'ŕ Montréal aprčs' (trafilatura guessed windows-1250); the HTTP
+    Content-Type's charset and a <meta> charset now decide, and valid UTF-8 stays UTF-8 whatever a server claims."""
+    sentence = "Le maire a dit que 12 personnes sont mortes à Montréal après la crue."
+    plain = f"<html><body><p>{sentence}</p></body></html>"
+    meta = f'<html><head><meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1"></head>' \
+           f"<body><p>{sentence}</p></body></html>"
+    cyrillic = "Президент сказал, что 12 человек погибли в результате наводнения в городе."
+    pages = [page_record(url="http://127.0.0.1/header.html", final_url=None, body=plain.encode("latin-1"),
+                         content_type="text/html; charset=ISO-8859-1"),
+             page_record(url="http://127.0.0.1/meta.html", final_url=None, body=meta.encode("latin-1")),
+             page_record(url="http://127.0.0.1/utf8.html", final_url=None, body=plain.encode("utf-8"),
+                         content_type="text/html; charset=ISO-8859-1"),
+             page_record(url="http://127.0.0.1/cp1251.html", final_url=None,
+                         body=f"<html><body><p>{cyrillic}</p></body></html>".encode("cp1251"),
+                         content_type="text/html; charset=windows-1251")]
+    with TestPipeline(options=options()) as p:
+        out = p | beam.Create(pages) | ExtractText(timeout=30)
+        assert_that(out.articles | beam.Map(lambda a: (a["url"].rsplit("/", 1)[1], a["text"])),
+                    equal_to([("header.html", sentence), ("meta.html", sentence), ("utf8.html", sentence),
+                              ("cp1251.html", cyrillic)]))
+
+
 def test_extraction_time_limit_kills_and_recovers():
     from transforms.extract import ExtractionWorker
     body = open(os.path.join(SITE, "cnewslive", "marathon-record-falls.html"), "rb").read()

@@ -49,16 +49,47 @@ def parse_date(value) -> dt.datetime | None:
     return d if d.tzinfo else d.replace(tzinfo=dt.timezone.utc)
 
 
-def extract_html(body: bytes, url: str | None) -> dict:
+_CHARSET = re.compile(rb"""charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.I)
+_META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.I)
+# as browsers read them (WHATWG Encoding): a page labelled Latin-1 or ASCII is windows-1252
+_CHARSET_ALIASES = {"iso-8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp1252", "us-ascii": "cp1252",
+                    "ascii": "cp1252", "iso8859-1": "cp1252"}
+
+
+def decode_html(body: bytes, content_type: str | None = None) -> str | bytes:
+    """The page as text where its bytes say how: valid UTF-8 as UTF-8 (a wrong 'ISO-8859-1' server default is
+    common); else a byte-order mark, the HTTP Content-Type's charset, then a <meta> charset in the first 4 KB.
+    Without any, the bytes go back unchanged, for trafilatura's guess (which misreads short Latin-1 pages)."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return body.decode("utf-16", "replace")
+    declared = [m.group(1) for m in (_CHARSET.search((content_type or "").encode("latin-1", "replace")),
+                                     _META_CHARSET.search(body[:4096])) if m]
+    for label in declared:
+        name = label.decode("ascii", "replace").lower()
+        codecs = (_CHARSET_ALIASES[name], "latin-1") if name in _CHARSET_ALIASES else (name,)  # 5 bytes cp1252 lacks
+        for codec in codecs:
+            try:
+                return body.decode(codec)
+            except (LookupError, UnicodeDecodeError):
+                continue
+    return body
+
+
+def extract_html(body: bytes, url: str | None, content_type: str | None = None) -> dict:
     """Runs in the extraction worker process. Returns text and metadata, or {'error': kind, 'message': ...}."""
     import htmldate
     import trafilatura
-    doc = trafilatura.bare_extraction(body, url=url, with_metadata=True, include_comments=False,
+    html = decode_html(body, content_type)
+    doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False,
                                       include_tables=False, favor_precision=True)
     if doc is None or not (doc.text or "").strip():
         return {"error": "no_text", "message": "trafilatura found no article text"}
     # htmldate directly, asking for the original (first) publication date rather than the last update
-    date = htmldate.find_date(body, url=url, original_date=True, extensive_search=False, outputformat="%Y-%m-%d")
+    date = htmldate.find_date(html, url=url, original_date=True, extensive_search=False, outputformat="%Y-%m-%d")
     m = _LANG_RE.search(body[:4096])
     return {"text": doc.text.strip(), "title": doc.title, "author": doc.author, "sitename": doc.sitename,
             "canonical": doc.url, "date": date or doc.date,
@@ -83,16 +114,16 @@ def _write_frame(stream, obj) -> None:
 
 
 def serve_stdio() -> None:
-    """The worker's main loop: (body, url) frames in on stdin, result dicts out on stdout."""
+    """The worker's main loop: (body, url, content type) frames in on stdin, result dicts out on stdout."""
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing but frames may reach the parent's pipe
     while True:
         try:
-            body, url = _read_frame(stdin)
+            body, url, content_type = _read_frame(stdin)
         except EOFError:
             return
         try:
-            result = extract_html(body, url)
+            result = extract_html(body, url, content_type)
         except Exception as e:  # noqa: BLE001 - report any extractor failure as data, keep serving
             result = {"error": "extraction_failed", "message": f"{type(e).__name__}: {e}"[:500]}
         _write_frame(stdout, result)
@@ -111,11 +142,11 @@ class ExtractionWorker:
         self._proc = subprocess.Popen([sys.executable, "-m", "transforms.extract"], stdin=subprocess.PIPE,
                                       stdout=subprocess.PIPE, env=env)
 
-    def run(self, body: bytes, url: str | None) -> dict:
+    def run(self, body: bytes, url: str | None, content_type: str | None = None) -> dict:
         if self._proc is None or self._proc.poll() is not None:
             self._start()
         try:
-            _write_frame(self._proc.stdin, (body, url))
+            _write_frame(self._proc.stdin, (body, url, content_type))
             ready, _, _ = select.select([self._proc.stdout], [], [], self.timeout)
             if not ready:
                 self.close()
@@ -203,7 +234,7 @@ class ExtractArticle(CountingDoFn):
         self.count("in")
         url = page.get("final_url") or page.get("url")
         with self.timed():
-            result = self.worker.run(page["body"], url)
+            result = self.worker.run(page["body"], url, page.get("content_type"))
         if "error" in result:
             yield self.dead_letter(page.get("url") or page.get("source_id"), result["error"], result["message"])
             return
