@@ -74,10 +74,11 @@ def _option_problem(opts) -> str | None:
             value and dt.date.fromisoformat(value)
         except ValueError:
             return f"--{name}: {value!r} is not a date (YYYY-MM-DD)"
-    for name, least in (("story_window_days", 0), ("window_seconds", 0), ("stop_after", 0), ("poll_interval", None)):
+    for name in ("story_window_days", "window_seconds", "stop_after", "poll_interval"):
         value = getattr(opts, name, None)
-        if value is not None and (value < 0 or value == least):
-            return f"--{name.replace('_', '-')}: must be {'more than' if least == 0 else 'at least'} 0 (got {value:g})"
+        if value is not None and (value < 0 or (value == 0 and name != "poll_interval")):  # 0: poll at once
+            return f"--{name.replace('_', '-')}: must be {'at least' if name == 'poll_interval' else 'more than'} 0 " \
+                   f"(got {value:g})"
     for name in ("ner_model", "attribution_model", "embedding_model"):
         ref = getattr(opts, name, None)
         # a hub id ("org/model") is tried by the library; a path that is no model folder is a typo
@@ -191,13 +192,14 @@ def ner(argv: list[str]) -> int:
     batch = []
 
     # one output line per input line, in order; a line that cannot be tagged gets {"id", "line", "error"} there
-    batch, bad = [], 0
+    batch, bad = [], 0  # (id, text, None) to tag, or (id, line number, reason)
 
     def flush():
-        texts = [d["text"] for d in batch if "error" not in d]
+        texts = [text for _, text, reason in batch if reason is None]
         tagged = iter(tagger.predict(texts, batch_size=args.batch_size) if texts else [])
-        for doc in batch:
-            row = doc if "error" in doc else {"id": doc.get("id"), "entities": next(tagged)}
+        for doc_id, text_or_line, reason in batch:
+            row = {"id": doc_id, "entities": next(tagged)} if reason is None else \
+                {"id": doc_id, "line": text_or_line, "error": reason}
             sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
         batch.clear()
 
@@ -207,15 +209,14 @@ def ner(argv: list[str]) -> int:
         try:
             doc = json.loads(line)
         except ValueError as e:
-            doc = {"error": f"bad JSON: {e}"}
-        if not isinstance(doc, dict):
-            doc = {"error": "a line must be a JSON object"}
-        elif "error" not in doc and not isinstance(doc.get("text"), str):
-            doc = {"id": doc.get("id"), "error": f"'text' is {type(doc.get('text')).__name__}, not str"}
-        if "error" in doc:
-            bad += 1
-            doc = {"id": doc.get("id"), "line": number, "error": doc["error"]}
-        batch.append(doc)
+            doc, reason = {}, f"bad JSON: {e}"
+        else:
+            reason = None if isinstance(doc, dict) else "a line must be a JSON object"
+            doc = doc if isinstance(doc, dict) else {}
+        if reason is None and not isinstance(doc.get("text"), str):
+            reason = f"'text' is {type(doc.get('text')).__name__}, not str"
+        bad += reason is not None
+        batch.append((doc.get("id"), number if reason else doc["text"], reason))
         if len(batch) >= 256:
             flush()
     flush()

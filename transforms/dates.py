@@ -102,7 +102,7 @@ def _numeric_date(head: str, m: re.Match) -> dt.datetime | None:
         year += 2000 if year < 70 else 1900
     if a > 12 and b <= 12:
         month, day = b, a
-    elif b > 12 and a <= 12 or a == b:
+    elif (b > 12 and a <= 12) or a == b:
         month, day = a, b
     else:
         start = head.rfind("\n", 0, m.start()) + 1

@@ -14,7 +14,7 @@ import os
 import apache_beam as beam
 
 from transforms.common import ERRORS, CountingDoFn
-from transforms.extract import article_record, parse_date
+from transforms.extract import CONTROL_CHARS, article_record, parse_date
 from transforms.fetch_articles import page_record
 
 PAGES = "pages"
@@ -67,8 +67,7 @@ def _looks_binary(text: str) -> bool:
     """Bytes that are no UTF-8 text: over a tenth of the first 4,000 characters undecodable or control
     characters (a text file in another encoding keeps its letters; this is for images and archives)."""
     head = text[:4000]
-    odd = sum(1 for c in head if c == "\ufffd" or (ord(c) < 32 and c not in "\n\r\t\f"))
-    return bool(head) and odd > len(head) / 10
+    return bool(head) and len(CONTROL_CHARS.findall(head)) + head.count("\ufffd") > len(head) / 10
 
 
 def _open(path: str):
@@ -150,10 +149,9 @@ class ReadDocumentFile(CountingDoFn):
                     yield beam.pvalue.TaggedOutput(PAGES, page_record(
                         url=uri, final_url=uri, body=body, content_type=ctype,
                         fetched_at=_warc_date(record.rec_headers.get_header("WARC-Date"))))
-            except ArchiveLoadFailed as e:
-                yield self.dead_letter(path, "input_error", f"unreadable WARC: {e}")
-            except (AttributeError, KeyError, IndexError, TypeError, ValueError) as e:  # warcio on a broken record
-                yield self.dead_letter(path, "input_error", f"unreadable WARC: {type(e).__name__}: {e}")
+            except Exception as e:  # noqa: BLE001 - not a WARC (ArchiveLoadFailed), or a record warcio cannot parse
+                reason = str(e) if isinstance(e, ArchiveLoadFailed) else f"{type(e).__name__}: {e}"
+                yield self.dead_letter(path, "input_error", f"unreadable WARC: {reason}")
 
     def _document(self, doc, where, file_name=None):
         wrong = [k for k, types in _FIELD_TYPES.items() if doc.get(k) is not None and not isinstance(doc[k], types)]

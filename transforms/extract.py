@@ -168,13 +168,13 @@ class ExtractionWorker:
         self._proc = None
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
 def _printable(value):
     """A string without control characters (NUL, escape codes; tabs and line breaks stay): they break HTML, CSV
     and terminals downstream and carry no text."""
-    return _CONTROL.sub("", value) if isinstance(value, str) else value
+    return CONTROL_CHARS.sub("", value) if isinstance(value, str) else value
 
 
 def article_record(*, text: str, url: str | None, canonical_hint: str | None = None, source_id: str | None = None,

@@ -45,6 +45,7 @@ def feed_sources(specs: list[str], problems: list | None = None, _reading: tuple
         if _is_feed_document(data):
             sources.append({"feed_url": os.path.abspath(spec), "content": data})
             continue
+        reading = _reading + (os.path.realpath(spec),)
         for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
             line = line.split("#", 1)[0].strip()
             if not line:
@@ -53,10 +54,10 @@ def feed_sources(specs: list[str], problems: list | None = None, _reading: tuple
             beside = os.path.join(os.path.dirname(spec), line)
             if not urlsplit(line).scheme and not os.path.isabs(line) and os.path.isfile(beside):
                 line = beside  # a relative path is read from the list's own folder first, then the working one
-            if os.path.isfile(line) and os.path.realpath(line) in _reading + (os.path.realpath(spec),):
+            if os.path.isfile(line) and os.path.realpath(line) in reading:
                 why = f"{line[:200]!r} is a feed list being read already (a loop); line skipped"
             elif urlsplit(line).scheme in ("http", "https") or os.path.isfile(line):
-                sources.extend(feed_sources([line], problems, _reading + (os.path.realpath(spec),)))
+                sources.extend(feed_sources([line], problems, reading))
                 continue
             else:
                 why = f"{line[:200]!r} is neither an http(s) URL nor a file; line skipped"

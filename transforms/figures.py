@@ -239,6 +239,7 @@ def _number_at(words, i, table) -> tuple[float, int, dict] | None:
     # ("3 1/2-inch", "5/16-inch")
     mixed = _denominator(words, j + 3) if j + 3 < len(words) and not glued else None
     bare = _denominator(words, j + 2) if j + 2 < len(words) and not glued else None
+    fraction_unit = None
     if mixed and words[j + 2].text == "/" and words[j + 1].text.isdigit() and \
             words[j + 1].start == words[j].end + 1 and words[j + 2].start == words[j + 1].end and \
             words[j + 3].start == words[j + 2].end and 0 < int(words[j + 1].text) < mixed[0]:
@@ -253,13 +254,11 @@ def _number_at(words, i, table) -> tuple[float, int, dict] | None:
         value, j = value / bare[0], j + 2
         fraction_unit = bare[1]
         info["needs_unit"] = info["bare_fraction"] = not fraction_unit
-    else:
-        fraction_unit = None
+    elif j + 1 < len(words) and words[j + 1].text in _VULGAR and words[j + 1].start == words[j].end + 1:
+        value, j = value + _VULGAR[words[j + 1].text], j + 1
     if fraction_unit:  # read as if written onto the whole number: "3.5-inch"
         info["glued"] = fraction_unit
         value, _, info = _glued_extras(value, j, info, table)
-    elif j + 1 < len(words) and words[j + 1].text in _VULGAR and words[j + 1].start == words[j].end + 1:
-        value, j = value + _VULGAR[words[j + 1].text], j + 1
     while j + 1 < len(words) and words[j + 1].text.lower() in table["scales"] and not info["glued"] and \
             len(words[j + 1].text) > 2:
         value *= table["scales"][words[j + 1].text.lower()]
