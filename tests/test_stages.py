@@ -182,6 +182,43 @@ def test_read_documents_jsonl_and_folder(tmp_path):
                     equal_to([("input_error", "3"), ("input_error", "4")]), label="errors")
 
 
+def test_a_date_that_cannot_be_a_publication_date_gives_way_to_the_next_source(tmp_path):
+    """An input 'published' in the future, before 1800 or a system's "no date" (1970-01-01T00:00Z) was stored as
+    given (articles dated 9999-12-31, partition published_date=0001-01-01). Each is now a date_unreadable row
+    saying why, and the article is dated as if it had none: the page's own date, else the URL, else the dateline.
+    An unreadable 'published' on an HTML document no longer hides the page's own date."""
+    import datetime as dt
+    html = open(os.path.join(SITE, "cnewslive", "marathon-record-falls.html"), encoding="utf-8").read()
+    page_date = dt.date(2024, 10, 27)  # the sample page's own (htmldate)
+    text = "BERLIN, Oct. 17, 2024 (Reuters) - The city said 3,000 people ran."
+    jsonl = tmp_path / "docs.jsonl"
+    docs = [{"id": "future", "text": text, "published": "9999-12-31T00:00:00Z"},
+            {"id": "year-1", "url": "https://x.example/2023/05/06/story", "text": text.replace("3,000", "4,000"),
+             "published": "0001-01-01"},
+            {"id": "epoch", "text": text.replace("3,000", "5,000"), "published": "1970-01-01T00:00:00Z"},
+            {"id": "html-future", "url": "https://x.example/b", "html": html, "published": "2999-01-01"},
+            {"id": "html-unreadable", "url": "https://x.example/c", "html": html, "published": "yesterday"},
+            {"id": "fine", "text": text.replace("3,000", "6,000"), "published": "1851-09-18"}]
+    jsonl.write_text("".join(json.dumps(d) + "\n" for d in docs))
+    with TestPipeline(options=options()) as p:
+        read = p | ReadDocuments([str(jsonl)])
+        pages = read.pages | ExtractText(timeout=30)
+        articles = (read.articles, pages.articles) | beam.Flatten()
+        assert_that(articles | "A" >> beam.Map(lambda a: (a["source_id"], a["published_at"].date(),
+                                                          a["date_source"])),
+                    equal_to([("future", dt.date(2024, 10, 17), "text"), ("year-1", dt.date(2023, 5, 6), "url"),
+                              ("epoch", dt.date(2024, 10, 17), "text"), ("html-future", page_date, "html"),
+                              ("html-unreadable", page_date, "html"), ("fine", dt.date(1851, 9, 18), "input")]),
+                    label="dates")
+        assert_that(read.errors | "E" >> beam.Map(lambda e: (e["kind"], e["message"].rsplit("' ", 1)[1])),
+                    equal_to([("date_unreadable", "is in the future; dated as if it had none"),
+                              ("date_unreadable", "is before 1800; dated as if it had none"),
+                              ("date_unreadable", "is a placeholder for no date; dated as if it had none"),
+                              ("date_unreadable", "is in the future; dated as if it had none"),
+                              ("date_unreadable", "is no ISO 8601 date; dated as if it had none")]),
+                    label="errors")
+
+
 def test_control_characters_never_reach_the_records():
     """NUL and escape codes in an input's text, title or author (a broken export, a binary paste) are dropped at
     the record; line breaks and tabs stay. Before, they went through to the Parquet files and the HTML report."""

@@ -6,7 +6,9 @@ An article's `published_at` comes, in order of trust, from the input (a feed ent
 dateline in the first lines of the text (`SEOUL, Oct. 17, 2024 (Reuters) -`, `October 17, 2024`, `Posted
 2/3/2009 11:11 PM`). `date_source`
 records which one gave it (`input`, `html`, `url`, `file`, `text`); an article none of them dates keeps null in
-both and is compared with the dated ones by content (transforms/dedup.py).
+both and is compared with the dated ones by content (transforms/dedup.py). A given date that cannot be a
+publication date (`implausible_published`: in the future, before 1800, 1970-01-01T00:00Z) gives way to the next
+source.
 
 Only full dates (day, month and year) count: a weekday or "Oct 17" without a year is not a date, and neither is
 "05/02/2013" alone (May 2 or 5 February) unless a US time zone on its line says month first.
@@ -139,6 +141,25 @@ def text_months(text: str | None) -> frozenset[int]:
     """The months (1-12) a text names ("on Dec. 11", "in March", "May 3"), any year."""
     return frozenset(_MONTHS[next(g for g in m.groups() if g)[:3].casefold()]
                      for m in _TEXT_MONTH.finditer(text or ""))
+
+
+EARLIEST_PUBLISHED = dt.datetime(1800, 1, 1, tzinfo=dt.timezone.utc)  # older news is scanned, not served
+FUTURE_SLACK = dt.timedelta(days=1)  # a feed in a time zone ahead, a clock a little fast
+# midnight on these is what a system writes for "no date" (Unix time 0; spreadsheets' and databases' day 1)
+_PLACEHOLDER_DATES = {dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc), dt.datetime(1900, 1, 1, tzinfo=dt.timezone.utc)}
+
+
+def implausible_published(d: dt.datetime, now: dt.datetime | None = None) -> str | None:
+    """Why a date given as a publication date cannot be one (it is later than `now` by more than a day, before
+    1800, or a system's "no date" placeholder such as 1970-01-01T00:00Z), else None."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    if d > now + FUTURE_SLACK:
+        return "is in the future"
+    if d < EARLIEST_PUBLISHED:
+        return "is before 1800"
+    if d in _PLACEHOLDER_DATES:
+        return "is a placeholder for no date"
+    return None
 
 
 def infer_published(url: str | None, text: str | None, now: dt.datetime | None = None,

@@ -14,6 +14,7 @@ import os
 import apache_beam as beam
 
 from transforms.common import ERRORS, CountingDoFn
+from transforms.dates import implausible_published
 from transforms.extract import CONTROL_CHARS, article_record, parse_date
 from transforms.fetch_articles import page_record
 
@@ -162,10 +163,13 @@ class ReadDocumentFile(CountingDoFn):
             return
         source_id = str(doc["id"]) if doc.get("id") is not None else None
         url = doc.get("url") or None
-        if (doc.get("published") or "").strip() and parse_date(doc["published"]) is None:
-            # the article is still read, dated as if it had no date (URL, file name, dateline)
-            yield self.dead_letter(url or where, "date_unreadable",
-                                   f"'published' {doc['published'][:80]!r} is no ISO 8601 date; inferred instead")
+        if (doc.get("published") or "").strip():
+            # the article is still read, dated as if it had no date (the page's own date, URL, file name, dateline)
+            published = parse_date(doc["published"])
+            why = "is no ISO 8601 date" if published is None else implausible_published(published)
+            if why:
+                yield self.dead_letter(url or where, "date_unreadable",
+                                       f"'published' {doc['published'][:80]!r} {why}; dated as if it had none")
         if doc.get("html"):
             html = doc["html"]
             self.count("html")

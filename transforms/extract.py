@@ -20,7 +20,7 @@ import apache_beam as beam
 
 from schemas import ARTICLES, stable_id
 from transforms.common import ERRORS, CountingDoFn
-from transforms.dates import infer_published
+from transforms.dates import implausible_published, infer_published
 from transforms.urls import canonicalize_url, outlet_of
 
 _LANG_RE = re.compile(rb"<html[^>]*\blang\s*=\s*[\"']?([A-Za-z]{2,3})", re.I)
@@ -191,6 +191,8 @@ def article_record(*, text: str, url: str | None, canonical_hint: str | None = N
             break
     chash = content_hash(text)
     published = parse_date(published_at)
+    if published is not None and implausible_published(published):
+        published = None
     if published is None:
         published, date_source = infer_published(url or canonical, text, file_name=file_name)
     if canonical:
@@ -240,14 +242,20 @@ class ExtractArticle(CountingDoFn):
             return
         self.count("out")
         self.count("chars", len(result["text"]))
+        # the feed's timestamp when there is one (to the second), else htmldate's day; a date that cannot be a
+        # publication date (article_record's test) gives way to the next
+        date_source, published = "html", None
+        for source, value in (("input", page.get("entry_published")), ("html", result.get("date"))):
+            date = parse_date(value)
+            if date is not None and not implausible_published(date):
+                date_source, published = source, date
+                break
         yield article_record(
             text=result["text"], url=page.get("url"), canonical_hint=result.get("canonical"),
             source_id=page.get("source_id"),
             title=result.get("title") or page.get("entry_title"), author=result.get("author"),
-            # the feed's timestamp when there is one (to the second), else htmldate's day
-            published_at=page.get("entry_published") or result.get("date"), language=result.get("language"),
-            fetched_at=page.get("fetched_at"), feed_url=page.get("feed_url"),
-            date_source="input" if page.get("entry_published") else "html")
+            published_at=published, language=result.get("language"),
+            fetched_at=page.get("fetched_at"), feed_url=page.get("feed_url"), date_source=date_source)
 
 
 class ExtractText(beam.PTransform):
