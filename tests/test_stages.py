@@ -128,7 +128,9 @@ def test_extract_text_drops_boilerplate_and_reads_metadata():
 
 def test_a_page_is_decoded_as_its_header_or_meta_says():
     """A short Latin-1 page came out as 'ŕ Montréal aprčs' (trafilatura guessed windows-1250); the HTTP
-    Content-Type's charset and a <meta> charset now decide, and valid UTF-8 stays UTF-8 whatever a server claims."""
+    Content-Type's charset and a <meta> charset now decide, and valid UTF-8 stays UTF-8 whatever a server claims.
+    A page that declares nothing is read as windows-1252 where that is plausible ('B³rgermeister' and 'Seńor Peńa'
+    before); Central European and Cyrillic pages that declare nothing are still recognized."""
     sentence = "Le maire a dit que 12 personnes sont mortes à Montréal après la crue."
     plain = f"<html><body><p>{sentence}</p></body></html>"
     meta = f'<html><head><meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1"></head>' \
@@ -142,11 +144,18 @@ def test_a_page_is_decoded_as_its_header_or_meta_says():
              page_record(url="http://127.0.0.1/cp1251.html", final_url=None,
                          body=f"<html><body><p>{cyrillic}</p></body></html>".encode("cp1251"),
                          content_type="text/html; charset=windows-1251")]
+    undeclared = {"de.html": ("Der Bürgermeister sagte, dass 12 Menschen in München starben.", "latin-1"),
+                  "es.html": ("El “señor” Peña dijo que 12 personas murieron en Bogotá.", "cp1252"),
+                  "pl.html": ("Burmistrz powiedział, że 12 osób zginęło w Łodzi po powodzi.", "cp1250"),
+                  "ru.html": (cyrillic, "cp1251")}
+    pages += [page_record(url=f"http://127.0.0.1/{name}", final_url=None,
+                          body=f"<html><body><p>{text}</p></body></html>".encode(charset))
+              for name, (text, charset) in undeclared.items()]
     with TestPipeline(options=options()) as p:
         out = p | beam.Create(pages) | ExtractText(timeout=30)
         assert_that(out.articles | beam.Map(lambda a: (a["url"].rsplit("/", 1)[1], a["text"])),
                     equal_to([("header.html", sentence), ("meta.html", sentence), ("utf8.html", sentence),
-                              ("cp1251.html", cyrillic)]))
+                              ("cp1251.html", cyrillic)] + [(name, text) for name, (text, _) in undeclared.items()]))
 
 
 def test_extraction_time_limit_kills_and_recovers():

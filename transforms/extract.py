@@ -56,10 +56,35 @@ _CHARSET_ALIASES = {"iso-8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp12
                     "ascii": "cp1252", "iso8859-1": "cp1252"}
 
 
+# what a Western page in windows-1252 holds beyond ASCII: Latin letters and typographic signs. A Central European
+# page misread as windows-1252 shows ¹ ² ³ ¯ ¤ (ą ľ ł Ż ¤ in windows-1250); a Cyrillic, Greek or Hebrew one
+# reads as nothing but accented letters.
+_WESTERN_LETTERS = re.compile(r"[À-ÖØ-öø-ÿŠšŽžŒœŸƒ]")
+_WESTERN_SIGNS = re.compile(r"[\u00a0‘’‚“”„–—…•€£¥¢°«»‹›§¶©®™·´¨ªº¡¿½¼¾†‡ˆ˜‰]")
+_TAG = re.compile(r"<[^>]*>")
+MAX_ACCENTED_SHARE = 0.2  # of a page's letters: French, German, Spanish text stays far below; Cyrillic is all
+
+
+def _as_windows_1252(body: bytes) -> str | None:
+    """The page as windows-1252 when that is a plausible reading of bytes that declare no charset: every
+    non-ASCII character a Western letter or sign, and accented letters a small share of the text's letters."""
+    try:
+        html = body.decode("cp1252")
+    except UnicodeDecodeError:  # 5 bytes windows-1252 leaves undefined: another single-byte charset
+        return None
+    text = _TAG.sub(" ", html)
+    accented = len(_WESTERN_LETTERS.findall(text))
+    odd = sum(1 for ch in text if ord(ch) > 127) - accented - len(_WESTERN_SIGNS.findall(text))
+    letters = sum(1 for ch in text if ch.isalpha())
+    return html if odd == 0 and accented <= MAX_ACCENTED_SHARE * letters else None
+
+
 def decode_html(body: bytes, content_type: str | None = None) -> str | bytes:
     """The page as text where its bytes say how: valid UTF-8 as UTF-8 (a wrong 'ISO-8859-1' server default is
     common); else a byte-order mark, the HTTP Content-Type's charset, then a <meta> charset in the first 4 KB.
-    Without any, the bytes go back unchanged, for trafilatura's guess (which misreads short Latin-1 pages)."""
+    A page that declares nothing is read as windows-1252 where that is plausible (what browsers do for Western
+    pages); trafilatura's guess read a short one as cp1250 or cp775 ('Seńor', 'B³rgermeister'). Otherwise the
+    bytes go back unchanged, for that guess (which gets Central European and Cyrillic pages right)."""
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:
@@ -76,7 +101,7 @@ def decode_html(body: bytes, content_type: str | None = None) -> str | bytes:
                 return body.decode(codec)
             except (LookupError, UnicodeDecodeError):
                 continue
-    return body
+    return _as_windows_1252(body) or body
 
 
 def extract_html(body: bytes, url: str | None, content_type: str | None = None) -> dict:
