@@ -122,3 +122,20 @@ def test_claims_from_files_without_an_outlet_say_so(tmp_path):
     page = open(tmp_path / "out" / "report" / "index.html", encoding="utf-8").read()
     assert "outlet unknown" in page and "0 outlets" not in page
 
+
+
+def test_the_progress_line_waits_for_a_rate_worth_reading(monkeypatch, capsys):
+    """The first article of a process printed a line at once with '1000.0 articles/s' (one article over the 1 ms
+    floor); every Dask worker showed it. The first line now comes after a full interval, with the rate since."""
+    from transforms.common import Progress
+    clock = [100.0]
+    monkeypatch.setattr("transforms.common.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr(Progress, "enabled", True)
+    Progress.finish()
+    Progress.tick("extract.out")
+    assert capsys.readouterr().err == "" and Progress.line().endswith("errors 0")
+    clock[0] += Progress.every
+    Progress.tick("extract.out")
+    line = "claimwire: fetched 0 · extracted 2 · tagged 0 · errors 0 · 1.0 articles/s"
+    assert capsys.readouterr().err.strip() == line
+    Progress.finish()

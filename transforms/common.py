@@ -37,9 +37,9 @@ class Progress:
         parts = [(label, sum(counts.get(k, 0) for k in keys)) for label, keys in cls.LABELS]
         done = next((n for _, n in reversed(parts) if n), 0)
         errors = sum(v for k, v in counts.items() if k.endswith(".errors"))
-        seconds = max(time.monotonic() - (cls._started or time.monotonic()), 1e-3)
-        return "claimwire: " + " · ".join(f"{label} {n}" for label, n in parts) + \
-            f" · errors {errors} · {done / seconds:.1f} articles/s"
+        seconds = time.monotonic() - (cls._started or time.monotonic())
+        rate = f" · {done / seconds:.1f} articles/s" if seconds >= 1 else ""  # one article in 1 ms is no rate
+        return "claimwire: " + " · ".join(f"{label} {n}" for label, n in parts) + f" · errors {errors}" + rate
 
     @classmethod
     def tick(cls, name: str, n: int = 1) -> None:
@@ -47,8 +47,8 @@ class Progress:
             return
         with cls._lock:
             now = time.monotonic()
-            if cls._started is None:
-                cls._started = now
+            if cls._started is None:  # the first line after a full interval, with a rate worth reading
+                cls._started = cls._last = now
             cls._counts[name] = cls._counts.get(name, 0) + n
             tty = sys.stderr.isatty()
             if now - cls._last < (0.2 if tty else cls.every):
