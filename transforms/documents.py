@@ -77,7 +77,7 @@ def _open(path: str):
 
 # the document fields claimwire reads and the JSON types each may have (null is always allowed: absent)
 _FIELD_TYPES = {"id": (str, int), "url": (str,), "html": (str, bytes), "text": (str,), "title": (str,),
-                "published": (str,), "language": (str,)}
+                "published": (str, int, float), "language": (str,)}  # a number 'published' is a Unix time
 
 
 class ReadDocumentFile(CountingDoFn):
@@ -163,13 +163,14 @@ class ReadDocumentFile(CountingDoFn):
             return
         source_id = str(doc["id"]) if doc.get("id") is not None else None
         url = doc.get("url") or None
-        if (doc.get("published") or "").strip():
+        if str(doc.get("published") or "").strip():
             # the article is still read, dated as if it had no date (the page's own date, URL, file name, dateline)
             published = parse_date(doc["published"])
-            why = "is no ISO 8601 date" if published is None else implausible_published(published)
+            why = "is no date (ISO 8601, RFC 2822 or Unix time)" if published is None else \
+                implausible_published(published)
             if why:
                 yield self.dead_letter(url or where, "date_unreadable",
-                                       f"'published' {doc['published'][:80]!r} {why}; dated as if it had none")
+                                       f"'published' {str(doc['published'])[:80]!r} {why}; dated as if it had none")
         if doc.get("html"):
             html = doc["html"]
             self.count("html")

@@ -6,6 +6,7 @@ a page takes longer than --extract-timeout: a bad page costs one dead letter, ne
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import hashlib
 import os
 import pickle
@@ -36,16 +37,33 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(normalized_text(text).encode("utf-8")).hexdigest()[:32]
 
 
+UNIX_MILLISECONDS_FROM = 1e11  # a Unix time above this is in milliseconds (1e11 seconds is the year 5138)
+
+
 def parse_date(value) -> dt.datetime | None:
-    """An ISO 8601 publication date (a datetime passes through; no zone is UTC); None for anything else."""
-    if not value:
+    """A publication date as exports write it: ISO 8601 ("2024-10-17T10:00:00Z"), RFC 2822 as in RSS ("Thu, 17
+    Oct 2024 10:00:00 GMT") or a Unix time in seconds or milliseconds (a number); a datetime passes through. No
+    zone is UTC. None for anything else."""
+    if isinstance(value, bool) or value is None or value == "":
         return None
     if isinstance(value, dt.datetime):
         return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    if isinstance(value, (int, float)):
+        try:
+            seconds = value / 1000 if abs(value) > UNIX_MILLISECONDS_FROM else value
+            return dt.datetime.fromtimestamp(seconds, dt.timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return None
+    text = str(value).strip()
+    if text.isdigit() and len(text) in (9, 10, 12, 13):  # a Unix time written as a string ("20241017" is ISO)
+        return parse_date(int(text))
     try:
-        d = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        d = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        return None
+        try:
+            d = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
     return d if d.tzinfo else d.replace(tzinfo=dt.timezone.utc)
 
 
