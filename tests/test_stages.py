@@ -232,6 +232,35 @@ def test_a_date_that_cannot_be_a_publication_date_gives_way_to_the_next_source(t
                     equal_to([("date_unreadable", f"{w}; dated as if it had none") for w in why]), label="errors")
 
 
+def test_json_files_and_news_please_output_are_read(tmp_path):
+    """news-please (the common open-source news crawler) writes one JSON file per article, with 'maintext' and
+    'date_publish' ("2017-12-27 00:00:00", or the string "None"); a folder of them was skipped without a word. A
+    .json file holding a list is a list of documents; a broken one is an input_error row, its neighbours are read."""
+    import datetime as dt
+    folder = tmp_path / "crawl" / "abcnews.go.com"
+    folder.mkdir(parents=True)
+    (folder / "a1.json").write_text(json.dumps({
+        "authors": ["Abc News"], "date_download": "2018-01-01T22:41:10", "date_modify": "None",
+        "date_publish": "2017-12-27 00:00:00", "language": "en", "source_domain": "abcnews.go.com",
+        "maintext": "Two subway work trains collided in a tunnel, injuring 1 worker, officials said.",
+        "title": "NYC subway work trains collide", "url": "http://abcnews.go.com/US/wireStory/trains-collide"}))
+    (folder / "a2.json").write_text(json.dumps({"title": "Undated", "date_publish": "None",
+                                                "maintext": "A second story about 40 buses."}))
+    (folder / "list.json").write_text(json.dumps([{"id": "x1", "text": "Listed story one about 3 ships."}, 7,
+                                                  {"id": "x2", "text": "Listed story two about 5 planes."}]))
+    (folder / "broken.json").write_text('{"title": "cut')
+    with TestPipeline(options=options()) as p:
+        out = p | ReadDocuments([str(tmp_path / "crawl")])
+        assert_that(out.articles | "T" >> beam.Map(lambda a: (a["source_id"], a["text"][:10], a["published_at"])),
+                    equal_to([("a1.json", "Two subway", dt.datetime(2017, 12, 27, tzinfo=dt.timezone.utc)),
+                              ("a2.json", "A second s", None), ("x1", "Listed sto", None),
+                              ("x2", "Listed sto", None)]), label="texts")
+        assert_that(out.errors | "E" >> beam.Map(lambda e: (e["kind"], os.path.basename(e["url"]),
+                                                              e["message"].split(":")[0])),
+                    equal_to([("input_error", "list.json:[1]", "bad JSON"),
+                              ("input_error", "broken.json", "bad JSON")]), label="errors")
+
+
 def test_control_characters_never_reach_the_records():
     """NUL and escape codes in an input's text, title or author (a broken export, a binary paste) are dropped at
     the record; line breaks and tabs stay. Before, they went through to the Parquet files and the HTML report."""

@@ -21,6 +21,7 @@ from transforms.fetch_articles import page_record
 PAGES = "pages"
 DOC_SUFFIXES = (".html", ".htm", ".html.gz", ".htm.gz", ".txt")
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
+JSON_SUFFIXES = (".json", ".json.gz")  # one document per file, or a list of them (news-please writes one per file)
 WARC_SUFFIXES = (".warc", ".warc.gz")
 MAX_WARC_PAYLOAD = 20_000_000  # bytes; larger payloads are not news pages
 
@@ -32,7 +33,7 @@ def expand_inputs(paths: list[str]) -> list[str]:
         if os.path.isdir(path):
             for root, _, names in os.walk(path):
                 files.extend(os.path.join(root, n) for n in names
-                             if n.lower().endswith(DOC_SUFFIXES + JSONL_SUFFIXES + WARC_SUFFIXES))
+                             if n.lower().endswith(DOC_SUFFIXES + JSONL_SUFFIXES + JSON_SUFFIXES + WARC_SUFFIXES))
         elif os.path.isfile(path):
             files.append(path)
         else:
@@ -75,6 +76,11 @@ def _open(path: str):
     return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
 
 
+# news-please's names (the common open-source news crawler) for fields claimwire names otherwise; read when
+# claimwire's own name is absent
+_FIELD_ALIASES = {"maintext": "text", "date_publish": "published"}
+_MISSING = {"none", "null", "nan"}  # how Python and pandas exports write a missing value as a string
+
 # the document fields claimwire reads and the JSON types each may have (null is always allowed: absent)
 _FIELD_TYPES = {"id": (str, int), "url": (str,), "html": (str, bytes), "text": (str,), "title": (str,),
                 "published": (str, int, float), "language": (str,)}  # a number 'published' is a Unix time
@@ -89,6 +95,8 @@ class ReadDocumentFile(CountingDoFn):
         try:
             if lower.endswith(JSONL_SUFFIXES):
                 yield from self._jsonl(path)
+            elif lower.endswith(JSON_SUFFIXES):
+                yield from self._json(path)
             elif lower.endswith(WARC_SUFFIXES):
                 yield from self._warc(path)
             elif lower.endswith((".txt",)):
@@ -104,7 +112,7 @@ class ReadDocumentFile(CountingDoFn):
                     body = f.read()
                 yield from self._document({"id": os.path.basename(path), "html": body}, path)
             else:
-                yield self.dead_letter(path, "input_error", "not a JSONL, HTML or text file")
+                yield self.dead_letter(path, "input_error", "not a JSONL, JSON, WARC, HTML or text file")
         except Exception as e:  # noqa: BLE001 - a file no reader can finish (a truncated gzip, a WARC record
             # warcio cannot parse) is one dead letter; what was read before the fault has been yielded already
             yield self.dead_letter(path, "input_error", f"{type(e).__name__}: {e}")
@@ -127,6 +135,29 @@ class ReadDocumentFile(CountingDoFn):
                 except Exception as e:  # noqa: BLE001 - one bad line must not cost the rest of the file
                     yield self.dead_letter(doc.get("url") if isinstance(doc.get("url"), str) else where,
                                            "input_error", f"{type(e).__name__}: {e}")
+
+    def _json(self, path):
+        """A .json file: one document (its id defaults to the file's name) or a list of documents."""
+        with _open(path) as f:
+            try:
+                value = json.loads(f.read())
+            except ValueError as e:
+                yield self.dead_letter(path, "input_error", f"bad JSON: {e}")
+                return
+        docs = [(value, path)] if isinstance(value, dict) else \
+            [(doc, f"{path}:[{i}]") for i, doc in enumerate(value)] if isinstance(value, list) else []
+        if not docs:
+            yield self.dead_letter(path, "input_error", "a .json file must hold a JSON object or a list of them")
+        for doc, where in docs:
+            if not isinstance(doc, dict):
+                yield self.dead_letter(where, "input_error", "bad JSON: a document must be a JSON object")
+                continue
+            if isinstance(value, dict) and doc.get("id") is None:
+                doc = {**doc, "id": os.path.basename(path)}
+            try:
+                yield from self._document(doc, where)
+            except Exception as e:  # noqa: BLE001 - one bad document must not cost the rest of the file
+                yield self.dead_letter(where, "input_error", f"{type(e).__name__}: {e}")
 
     def _warc(self, path):
         """HTML responses of a WARC archive as pages: the target URI, the capture time, the decoded payload."""
@@ -155,6 +186,10 @@ class ReadDocumentFile(CountingDoFn):
                 yield self.dead_letter(path, "input_error", f"unreadable WARC: {reason}")
 
     def _document(self, doc, where, file_name=None):
+        doc = {**{ours: doc[theirs] for theirs, ours in _FIELD_ALIASES.items() if doc.get(ours) is None
+                  and theirs in doc}, **{k: v for k, v in doc.items() if v is not None}}
+        if isinstance(doc.get("published"), str) and doc["published"].strip().lower() in _MISSING:
+            del doc["published"]
         wrong = [k for k, types in _FIELD_TYPES.items() if doc.get(k) is not None and not isinstance(doc[k], types)]
         if wrong:
             yield self.dead_letter(where, "input_error", "wrong type: " + ", ".join(
