@@ -150,6 +150,9 @@ def _attribution(text, source, cue, content):
      "$1 billion in losses", [("Trump", "PER")], "The new spot"),
     # a lone preposition names nobody
     ("In law school, 30 students dismissed the plan.", "In", "dismissed", "30 students", [], None),
+    # a source that ran into the time phrase after it ends before its preposition
+    ("The city's finance committee on Tuesday approved a budget of $40 million.",
+     "The city's finance committee on", "approved", "a budget of $40 million", [], "The city's finance committee"),
     # a relative pronoun is the noun phrase right before it, not a name sentences back
     ("Josh Earnest spoke. It included the Saudi government, which said 3,000 troops had left.", "which", "said",
      "3,000 troops had left", [("Josh Earnest", "PER")], "the Saudi government"),

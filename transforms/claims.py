@@ -214,10 +214,12 @@ _PREPOSITIONS = frozenset({"at", "of", "for", "from", "in", "with", "to", "on", 
 
 
 def _source_words(ctx: ArticleContext, att: dict) -> tuple[int, int]:
-    """The first and last word of an attribution's source, without punctuation at its end ("The program, called
-    EB-5," ends at its last word)."""
+    """The first and last word of an attribution's source, without punctuation or a dangling preposition or
+    conjunction at its end: "The program, called EB-5," ends at its last word, and "The prime minister's cabinet
+    on" (the model's span stopped inside "on Wednesday") at "cabinet"."""
     first, last = ctx.word_at(att["source_start"]), ctx.word_at(att["source_end"] - 1)
-    while last > first and not ctx.words[last].text[:1].isalnum():
+    while last > first and (not ctx.words[last].text[:1].isalnum() or
+                            ctx.words[last].text.lower() in _PREPOSITIONS | {"and", "or"}):
         last -= 1
     return first, last
 
@@ -230,6 +232,8 @@ def model_claimant(ctx: ArticleContext, att: dict, anchor: int | None = None) ->
         return Claimant(None, None, None, cue.lower() if cue else None, "model", cue_word=cue_word)
     s, e = att["source_start"], att["source_end"]
     first, last = _source_words(ctx, att)
+    if any(w.text[:1].isalnum() for w in ctx.words[last + 1:ctx.word_at(e - 1) + 1]):
+        e = ctx.words[last].end  # a dangling "on" or "and" is not part of the mention
     if anchor is not None and s <= anchor < e:  # a figure is never its own source (a headline's "3,000 Soldiers")
         return Claimant(None, None, None, cue.lower() if cue else None, "model", cue_word=cue_word)
     lows = [w.text.lower() for w in ctx.words[first:last + 1]]
