@@ -276,6 +276,12 @@ def test_entity_canonicalization():
     assert canonical_name("U.S.") == canonical_name("US") == canonical_name("United States") == "United States"
     assert canonical_name("DPRK") == canonical_name("North Korea") == "North Korea"
     assert actor_name("North Korean") == actor_name("Pyongyang") == "North Korea"
+    # every country's demonym and large countries' capitals (countryinfo's data), not a list of the sample's
+    assert [actor_name(n) for n in ("Yemeni", "Dutch", "Syrians", "Swiss", "Americans", "Tehran", "Kremlin")] == \
+        ["Yemen", "Netherlands", "Syria", "Switzerland", "United States", "Iran", "Russia"]
+    # a small country's capital is more often another city of that name; a person is never a place
+    assert [actor_name("Kingston", "LOC"), actor_name("San José", "LOC"), actor_name("Jordan", "PER")] == \
+        ["Kingston", "San José", "Jordan"]
     ents = canonicalize_entities([{"text": "Lloyd Austin", "label": "PER"}, {"text": "Austin", "label": "PER"},
                                   {"text": "Volodymyr Zelenskiy", "label": "PER"}])
     assert [e["canonical"] for e in ents] == ["Lloyd Austin", "Lloyd Austin", "Volodymyr Zelensky"]

@@ -474,10 +474,10 @@ def find_subject(ctx: ArticleContext, fig: Figure, claimant: Claimant) -> str | 
     last = fig.unit_word if fig.unit_word is not None else fig.word_end - 1
     for m in range(k + 1, last + 1):
         if m in ctx.ent_at:
-            return actor_name(ctx.ent_at[m]["text"])
+            return actor_name(ctx.ent_at[m]["text"], ctx.ent_at[m]["label"])
     for m in range(k - 1, s - 1, -1):
         if m in ctx.ent_at and m not in claimant.words and ctx.ent_at[m]["label"] != "PER":
-            return actor_name(ctx.ent_at[m]["text"])
+            return actor_name(ctx.ent_at[m]["text"], ctx.ent_at[m]["label"])
     return None
 
 

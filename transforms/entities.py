@@ -9,6 +9,7 @@ Two levels, kept apart on purpose:
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 
 ALIASES = {
@@ -27,16 +28,30 @@ ALIASES = {
     "kim jong un": "Kim Jong Un", "kim jong-un": "Kim Jong Un",
 }
 
-# metonyms for actors: demonyms and seats of government
-ACTORS = {
-    "north korean": "North Korea", "pyongyang": "North Korea", "south korean": "South Korea",
-    "seoul": "South Korea", "russian": "Russia", "moscow": "Russia", "kremlin": "Russia", "ukrainian": "Ukraine",
-    "kyiv": "Ukraine", "kiev": "Ukraine", "american": "United States", "washington": "United States",
-    "us": "United States", "chinese": "China", "beijing": "China", "japanese": "Japan", "tokyo": "Japan",
-    "german": "Germany", "berlin": "Germany", "french": "France", "paris": "France", "british": "United Kingdom",
-    "london": "United Kingdom", "danish": "Denmark", "kenyan": "Kenya", "ethiopian": "Ethiopia",
-    "israeli": "Israel", "iranian": "Iran", "indian": "India",
-}
+# metonyms for actors the country data below lacks: a seat of government, a capital's other spelling or short name
+SEATS_OF_GOVERNMENT = {"kremlin": "Russia", "kiev": "Ukraine", "washington": "United States",
+                       "saudi": "Saudi Arabia"}
+# a capital stands for its country only where the country has this many people: the capitals of smaller ones
+# (Victoria, Kingston, Hamilton, San José, Georgetown) are more often another city of that name in the news
+MIN_CAPITAL_POPULATION = 10_000_000
+
+
+@functools.lru_cache(maxsize=1)
+def country_metonyms() -> tuple[dict[str, str], dict[str, str]]:
+    """(demonym → country, capital → country), keys case-folded, from countryinfo's data (restcountries, MIT):
+    every country, not a list grown from the articles read so far. A demonym several territories share
+    ("American", "French", "Congolese") is the most populous one's."""
+    import countryinfo
+    demonyms, capitals = {}, {}
+    for country in sorted(countryinfo.all_countries(), key=lambda c: (c.population() or 0, c.name())):
+        name = canonical_name(country.name())  # ascending population: the most populous writes last
+        for demonym in (country.demonym() or "").split(","):
+            if demonym.strip():
+                demonyms[demonym.strip().casefold()] = name
+        if country.capital() and (country.population() or 0) >= MIN_CAPITAL_POPULATION:
+            capitals[country.capital().casefold()] = name
+    return demonyms, capitals
+
 
 _POSSESSIVE = re.compile(r"\s*['’]s$")
 
@@ -50,10 +65,18 @@ def canonical_name(name: str) -> str:
     return ALIASES.get(key, _POSSESSIVE.sub("", name.strip()).removeprefix("the ").removeprefix("The "))
 
 
-def actor_name(name: str) -> str:
+def actor_name(name: str, label: str | None = None) -> str:
+    """The country a demonym ("Yemeni", "Syrians", "North Korean"), a large country's capital ("Tehran") or a seat
+    of government ("Kremlin") stands for; otherwise the canonical name. A person (`label` PER) is never a place."""
     key = _key(name)
-    if key in ACTORS:
-        return ACTORS[key]
+    if label == "PER":
+        return canonical_name(name)
+    demonyms, capitals = country_metonyms()
+    for table in (SEATS_OF_GOVERNMENT, demonyms, capitals):
+        if key in table:
+            return table[key]
+    if key.endswith("s") and key[:-1] in demonyms:  # "Syrians", "Americans"
+        return demonyms[key[:-1]]
     return canonical_name(name)
 
 
