@@ -275,6 +275,10 @@ def test_entity_canonicalization():
     assert canonical_name("Zelenskiy") == canonical_name("Zelenskyy") == "Volodymyr Zelensky"
     assert canonical_name("U.S.") == canonical_name("US") == canonical_name("United States") == "United States"
     assert canonical_name("DPRK") == canonical_name("North Korea") == "North Korea"
+    # a country's other names, from countryinfo's data; a person named like a country keeps the name
+    assert [canonical_name(n, "LOC") for n in ("Russian Federation", "Viet Nam", "Republic of Korea", "Holland")] \
+        == ["Russia", "Vietnam", "South Korea", "Netherlands"]
+    assert canonical_name("Holland", "PER") == "Holland"
     assert actor_name("North Korean") == actor_name("Pyongyang") == "North Korea"
     # every country's demonym and large countries' capitals (countryinfo's data), not a list of the sample's
     assert [actor_name(n) for n in ("Yemeni", "Dutch", "Syrians", "Swiss", "Americans", "Tehran", "Kremlin")] == \

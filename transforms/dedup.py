@@ -122,7 +122,7 @@ def entity_keys(entities) -> frozenset[str]:
     for e in entities or ():
         if e.get("label") not in ENTITY_LABELS:
             continue
-        key = name_key(e.get("canonical") or canonical_name(e["text"]), person=e["label"] == "PER")
+        key = name_key(e.get("canonical") or canonical_name(e["text"], e["label"]), person=e["label"] == "PER")
         if len(key) > 1:
             keys.add(key)
     return frozenset(keys)

@@ -1,5 +1,6 @@
 """Entity canonicalization: one name per referent (Zelensky / Zelenskiy / Zelenskyy; U.S. / US / United States;
-DPRK / North Korea), from a small alias table plus fuzzy matching of NER spans within an article or story.
+DPRK / North Korea; Russian Federation / Russia), from a small alias table, every country's other names
+(countryinfo's data) and fuzzy matching of NER spans within an article or story.
 
 Two levels, kept apart on purpose:
 - `canonical_name`: the same referent under another spelling (aliases, transliterations, a surname alone);
@@ -37,20 +38,28 @@ MIN_CAPITAL_POPULATION = 10_000_000
 
 
 @functools.lru_cache(maxsize=1)
-def country_metonyms() -> tuple[dict[str, str], dict[str, str]]:
-    """(demonym → country, capital → country), keys case-folded, from countryinfo's data (restcountries, MIT):
-    every country, not a list grown from the articles read so far. A demonym several territories share
-    ("American", "French", "Congolese") is the most populous one's."""
+def _countries() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """(other name → country, demonym → country, capital → country), keys as `_key` writes them, from
+    countryinfo's data (restcountries, MIT): every country, not a list grown from the articles read so far. A
+    name or demonym several territories share ("American", "French", "Congolese") is the most populous one's."""
     import countryinfo
-    demonyms, capitals = {}, {}
+    names, demonyms, capitals = {}, {}, {}
     for country in sorted(countryinfo.all_countries(), key=lambda c: (c.population() or 0, c.name())):
-        name = canonical_name(country.name())  # ascending population: the most populous writes last
+        name = _alias(country.name())  # ascending population: the most populous writes last
+        for other in country.alt_spellings() or ():
+            if len(other) > 3:  # not the ISO codes: "IT", "IN", "CAN" are words
+                names[_key(other)] = name
         for demonym in (country.demonym() or "").split(","):
             if demonym.strip():
-                demonyms[demonym.strip().casefold()] = name
+                demonyms[_key(demonym)] = name
         if country.capital() and (country.population() or 0) >= MIN_CAPITAL_POPULATION:
-            capitals[country.capital().casefold()] = name
-    return demonyms, capitals
+            capitals[_key(country.capital())] = name
+    return names, demonyms, capitals
+
+
+def country_metonyms() -> tuple[dict[str, str], dict[str, str]]:
+    """(demonym → country, capital → country): what stands for a country as an actor (actor_name)."""
+    return _countries()[1:]
 
 
 _POSSESSIVE = re.compile(r"\s*['’]s$")
@@ -60,9 +69,19 @@ def _key(name: str) -> str:
     return re.sub(r"\s+", " ", _POSSESSIVE.sub("", name.strip())).casefold().removeprefix("the ")
 
 
-def canonical_name(name: str) -> str:
+def _alias(name: str) -> str:
     key = _key(name)
     return ALIASES.get(key, _POSSESSIVE.sub("", name.strip()).removeprefix("the ").removeprefix("The "))
+
+
+def canonical_name(name: str, label: str | None = None) -> str:
+    """One name per referent: the alias table, then a country's other names ("Russian Federation", "Czechia",
+    "Viet Nam"; never for a person: "Holland", "Jordan"), else the name as written without "the" or "'s"."""
+    if label != "PER":
+        country = _countries()[0].get(_key(name))
+        if country is not None and _key(name) not in ALIASES:
+            return country
+    return _alias(name)
 
 
 def actor_name(name: str, label: str | None = None) -> str:
@@ -70,14 +89,14 @@ def actor_name(name: str, label: str | None = None) -> str:
     of government ("Kremlin") stands for; otherwise the canonical name. A person (`label` PER) is never a place."""
     key = _key(name)
     if label == "PER":
-        return canonical_name(name)
+        return canonical_name(name, label)
     demonyms, capitals = country_metonyms()
     for table in (SEATS_OF_GOVERNMENT, demonyms, capitals):
         if key in table:
             return table[key]
     if key.endswith("s") and key[:-1] in demonyms:  # "Syrians", "Americans"
         return demonyms[key[:-1]]
-    return canonical_name(name)
+    return canonical_name(name, label)
 
 
 def canonicalize_entities(entities: list[dict]) -> list[dict]:
@@ -85,7 +104,7 @@ def canonicalize_entities(entities: list[dict]) -> list[dict]:
     the same type met in the same article."""
     out = [dict(e) for e in entities]
     for e in out:  # pass 1: full names and aliases
-        e["canonical"] = canonical_name(e["text"])
+        e["canonical"] = canonical_name(e["text"], e["label"])
     names = {}
     for e in out:
         names.setdefault(e["label"], set()).add(e["canonical"])
