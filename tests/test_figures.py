@@ -23,6 +23,9 @@ def figures(text):
     ("The 63-year-old senator spoke.", (63, None, None, "year of age", "age", None, False)),
     ("He is 45 years old.", (45, None, None, "year of age", "age", None, False)),
     ("The car reached 120 mph.", (120, None, None, "mile per hour", "speed", None, False)),
+    # symbols physics and genomics share with computing and medicine: the news meaning (was megabarn, gigayear)
+    ("A 100Mb broadband line was installed.", (100, None, None, "megabit", "data storage", None, False)),
+    ("Patients got 5 Gy of radiation.", (5, None, None, "gray", "radiation absorbed dose", None, False)),
     ("The engine makes 300 horsepower.", (300, None, None, "horsepower", "power", None, False)),
     ("It was 40 degrees Celsius.", (40, None, None, "degree Celsius", "temperature", None, False)),
     ("The wall is 12 metres high.", (12, None, None, "metre", "length", None, False)),

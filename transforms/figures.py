@@ -99,12 +99,15 @@ def build_unit_lexicon() -> dict:
     units = load.units("en_US")
     table = words_table()
     skip_entities = set(table["unit_entities_skipped"])
+    # particle physics' barns and genomics' base pairs share their symbols with bits (kb, Mb, Gb, "1500b packet"),
+    # and gigayears with grays (Gy): in news the bits and grays are meant. Any prefix: "kilobarn", "mega base pair"
+    skip_names = tuple(table["unit_names_skipped"])
     skip_surfaces = set(table["unit_surfaces_skipped"])
     entity_rank = {e: k for k, e in enumerate(table["unit_entity_preference"])}
 
     def family(unit) -> str | None:
         ent = unit.entity.name
-        if ent in skip_entities:
+        if ent in skip_entities or unit.name.endswith(skip_names):
             return None
         if ent == "currency":
             return "money:" + (getattr(unit, "currency_code", None) or unit.name)
