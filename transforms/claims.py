@@ -211,6 +211,7 @@ def _same_sentence(ctx: ArticleContext, att: dict) -> bool:
 
 
 _PREPOSITIONS = frozenset({"at", "of", "for", "from", "in", "with", "to", "on", "by"})
+_DANGLING = _PREPOSITIONS | {"and", "or"}  # a source span never ends in one: the model's span ran on
 
 
 def _source_words(ctx: ArticleContext, att: dict) -> tuple[int, int]:
@@ -218,8 +219,7 @@ def _source_words(ctx: ArticleContext, att: dict) -> tuple[int, int]:
     conjunction at its end: "The program, called EB-5," ends at its last word, and "The prime minister's cabinet
     on" (the model's span stopped inside "on Wednesday") at "cabinet"."""
     first, last = ctx.word_at(att["source_start"]), ctx.word_at(att["source_end"] - 1)
-    while last > first and (not ctx.words[last].text[:1].isalnum() or
-                            ctx.words[last].text.lower() in _PREPOSITIONS | {"and", "or"}):
+    while last > first and (not ctx.words[last].text[:1].isalnum() or ctx.words[last].text.lower() in _DANGLING):
         last -= 1
     return first, last
 

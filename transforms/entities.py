@@ -30,8 +30,7 @@ ALIASES = {
 }
 
 # metonyms for actors the country data below lacks: a seat of government, a capital's other spelling or short name
-SEATS_OF_GOVERNMENT = {"kremlin": "Russia", "kiev": "Ukraine", "washington": "United States",
-                       "saudi": "Saudi Arabia"}
+OTHER_METONYMS = {"kremlin": "Russia", "kiev": "Ukraine", "washington": "United States", "saudi": "Saudi Arabia"}
 # a capital stands for its country only where the country has this many people: the capitals of smaller ones
 # (Victoria, Kingston, Hamilton, San José, Georgetown) are more often another city of that name in the news
 MIN_CAPITAL_POPULATION = 10_000_000
@@ -91,7 +90,7 @@ def actor_name(name: str, label: str | None = None) -> str:
     if label == "PER":
         return canonical_name(name, label)
     demonyms, capitals = country_metonyms()
-    for table in (SEATS_OF_GOVERNMENT, demonyms, capitals):
+    for table in (OTHER_METONYMS, demonyms, capitals):
         if key in table:
             return table[key]
     if key.endswith("s") and key[:-1] in demonyms:  # "Syrians", "Americans"
