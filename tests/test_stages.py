@@ -232,7 +232,7 @@ def test_a_date_that_cannot_be_a_publication_date_gives_way_to_the_next_source(t
                     equal_to([("date_unreadable", f"{w}; dated as if it had none") for w in why]), label="errors")
 
 
-def test_json_files_and_news_please_output_are_read(tmp_path):
+def test_json_files_and_news_please_output_are_read(tmp_path, monkeypatch):
     """news-please (the common open-source news crawler) writes one JSON file per article, with 'maintext' and
     'date_publish' ("2017-12-27 00:00:00", or the string "None"); a folder of them was skipped without a word. A
     .json file holding a list is a list of documents; a broken one is an input_error row, its neighbours are read."""
@@ -249,6 +249,8 @@ def test_json_files_and_news_please_output_are_read(tmp_path):
     (folder / "list.json").write_text(json.dumps([{"id": "x1", "text": "Listed story one about 3 ships."}, 7,
                                                   {"id": "x2", "text": "Listed story two about 5 planes."}]))
     (folder / "broken.json").write_text('{"title": "cut')
+    (folder / "big.json").write_text(json.dumps([{"text": "x" * 100}] * 20))
+    monkeypatch.setattr("transforms.documents.MAX_JSON_BYTES", 1000)  # a .json file is parsed whole: bounded
     with TestPipeline(options=options()) as p:
         out = p | ReadDocuments([str(tmp_path / "crawl")])
         assert_that(out.articles | "T" >> beam.Map(lambda a: (a["source_id"], a["text"][:10], a["published_at"])),
@@ -258,7 +260,9 @@ def test_json_files_and_news_please_output_are_read(tmp_path):
         assert_that(out.errors | "E" >> beam.Map(lambda e: (e["kind"], os.path.basename(e["url"]),
                                                               e["message"].split(":")[0])),
                     equal_to([("input_error", "list.json:[1]", "bad JSON"),
-                              ("input_error", "broken.json", "bad JSON")]), label="errors")
+                              ("input_error", "broken.json", "bad JSON"),
+                              ("input_error", "big.json", "a .json file over 0 MiB is read whole; write it as JSONL "
+                                                          "(one document per line) to stream it")]), label="errors")
 
 
 def test_control_characters_never_reach_the_records():

@@ -22,6 +22,7 @@ PAGES = "pages"
 DOC_SUFFIXES = (".html", ".htm", ".html.gz", ".htm.gz", ".txt")
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
 JSON_SUFFIXES = (".json", ".json.gz")  # one document per file, or a list of them (news-please writes one per file)
+MAX_JSON_BYTES = 256 * 2**20  # a .json file is parsed whole (a JSONL file streams): a larger one should be JSONL
 WARC_SUFFIXES = (".warc", ".warc.gz")
 MAX_WARC_PAYLOAD = 20_000_000  # bytes; larger payloads are not news pages
 
@@ -139,8 +140,13 @@ class ReadDocumentFile(CountingDoFn):
     def _json(self, path):
         """A .json file: one document (its id defaults to the file's name) or a list of documents."""
         with _open(path) as f:
+            raw = f.read(MAX_JSON_BYTES + 1)
+            if len(raw) > MAX_JSON_BYTES:
+                yield self.dead_letter(path, "input_error", f"a .json file over {MAX_JSON_BYTES // 2**20} MiB is "
+                                       "read whole; write it as JSONL (one document per line) to stream it")
+                return
             try:
-                value = json.loads(f.read())
+                value = json.loads(raw)
             except ValueError as e:
                 yield self.dead_letter(path, "input_error", f"bad JSON: {e}")
                 return
