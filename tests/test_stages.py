@@ -250,6 +250,7 @@ def test_json_files_and_news_please_output_are_read(tmp_path, monkeypatch):
                                                   {"id": "x2", "text": "Listed story two about 5 planes."}]))
     (folder / "broken.json").write_text('{"title": "cut')
     (folder / "big.json").write_text(json.dumps([{"text": "x" * 100}] * 20))
+    (folder / "feed.json").write_text(json.dumps({"version": "https://jsonfeed.org/version/1.1", "items": []}))
     monkeypatch.setattr("transforms.documents.MAX_JSON_BYTES", 1000)  # a .json file is parsed whole: bounded
     with TestPipeline(options=options()) as p:
         out = p | ReadDocuments([str(tmp_path / "crawl")])
@@ -261,6 +262,7 @@ def test_json_files_and_news_please_output_are_read(tmp_path, monkeypatch):
                                                               e["message"].split(":")[0])),
                     equal_to([("input_error", "list.json:[1]", "bad JSON"),
                               ("input_error", "broken.json", "bad JSON"),
+                              ("input_error", "feed.json", "a JSON Feed, not a document"),
                               ("input_error", "big.json", "a .json file over 0 MiB is read whole; write it as JSONL "
                                                           "(one document per line) to stream it")]), label="errors")
 

@@ -16,6 +16,7 @@ import apache_beam as beam
 from transforms.common import ERRORS, CountingDoFn
 from transforms.dates import implausible_published
 from transforms.extract import CONTROL_CHARS, article_record, parse_date
+from transforms.feeds import JSON_FEED_VERSION
 from transforms.fetch_articles import page_record
 
 PAGES = "pages"
@@ -152,6 +153,9 @@ class ReadDocumentFile(CountingDoFn):
                 return
         docs = [(value, path)] if isinstance(value, dict) else \
             [(doc, f"{path}:[{i}]") for i, doc in enumerate(value)] if isinstance(value, list) else []
+        if isinstance(value, dict) and str(value.get("version", "")).startswith(JSON_FEED_VERSION):
+            yield self.dead_letter(path, "input_error", "a JSON Feed, not a document: give it to --feeds")
+            return
         if not docs:
             yield self.dead_letter(path, "input_error", "a .json file must hold a JSON object or a list of them")
         for doc, where in docs:
