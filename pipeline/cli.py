@@ -189,7 +189,6 @@ def ner(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     tagger = NerTagger.load(resolve_model_dir(args.ner_model))
     src = open(args.file, encoding="utf-8") if args.file else sys.stdin
-    batch = []
 
     # one output line per input line, in order; a line that cannot be tagged gets {"id", "line", "error"} there
     batch, bad = [], 0  # (id, text, None) to tag, or (id, line number, reason)

@@ -208,7 +208,7 @@ ERROR_KINDS = (
     "extraction_failed",  # the extractor raised or crashed
     "no_text",  # extraction found no article text
     "input_error",  # a local input (JSONL line, file) is unreadable or malformed
-    "date_unreadable",  # a local document's 'published' is no ISO 8601 date (the document is still read)
+    "date_unreadable",  # a local document's 'published' is no date, or none a publication can have (still read)
     "ner_failed",  # the NER model raised on this article
     "claims_failed",  # claim extraction raised on this article (the article is still written, without claims)
     "signals_failed",  # a story signal (entities, figures, dates) raised: grouped on embedding, copies, date alone

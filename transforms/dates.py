@@ -171,6 +171,6 @@ def infer_published(url: str | None, text: str | None, now: dt.datetime | None =
     for source, find in (("url", lambda: date_from_url(url)), ("file", lambda: date_from_file_name(file_name)),
                          ("text", lambda: date_from_text(text))):
         d = find()
-        if d is not None and d <= now:
+        if d is not None and implausible_published(d, now) is None:
             return d, source
     return None, None

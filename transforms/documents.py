@@ -43,15 +43,6 @@ def expand_inputs(paths: list[str]) -> list[str]:
     return sorted(os.path.abspath(f) for f in files)
 
 
-def _warc_date(value):
-    if not value:
-        return None
-    try:
-        return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 HEADLINE_CHARS = 200
 
 
@@ -190,7 +181,7 @@ class ReadDocumentFile(CountingDoFn):
                     self.count("warc_pages")
                     yield beam.pvalue.TaggedOutput(PAGES, page_record(
                         url=uri, final_url=uri, body=body, content_type=ctype,
-                        fetched_at=_warc_date(record.rec_headers.get_header("WARC-Date"))))
+                        fetched_at=parse_date(record.rec_headers.get_header("WARC-Date"))))
             except Exception as e:  # noqa: BLE001 - not a WARC (ArchiveLoadFailed), or a record warcio cannot parse
                 reason = str(e) if isinstance(e, ArchiveLoadFailed) else f"{type(e).__name__}: {e}"
                 yield self.dead_letter(path, "input_error", f"unreadable WARC: {reason}")

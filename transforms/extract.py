@@ -67,6 +67,12 @@ def parse_date(value) -> dt.datetime | None:
     return d if d.tzinfo else d.replace(tzinfo=dt.timezone.utc)
 
 
+def usable_date(value) -> dt.datetime | None:
+    """parse_date's date when it can be a publication date (transforms/dates.implausible_published), else None."""
+    date = parse_date(value)
+    return date if date is not None and implausible_published(date) is None else None
+
+
 _CHARSET = re.compile(rb"""charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.I)
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.I)
 # as browsers read them (WHATWG Encoding): a page labelled Latin-1 or ASCII is windows-1252
@@ -233,9 +239,7 @@ def article_record(*, text: str, url: str | None, canonical_hint: str | None = N
             canonical = canonicalize_url(candidate)
             break
     chash = content_hash(text)
-    published = parse_date(published_at)
-    if published is not None and implausible_published(published):
-        published = None
+    published = usable_date(published_at)
     if published is None:
         published, date_source = infer_published(url or canonical, text, file_name=file_name)
     if canonical:
@@ -286,13 +290,10 @@ class ExtractArticle(CountingDoFn):
         self.count("out")
         self.count("chars", len(result["text"]))
         # the feed's timestamp when there is one (to the second), else htmldate's day; a date that cannot be a
-        # publication date (article_record's test) gives way to the next
-        date_source, published = "html", None
-        for source, value in (("input", page.get("entry_published")), ("html", result.get("date"))):
-            date = parse_date(value)
-            if date is not None and not implausible_published(date):
-                date_source, published = source, date
-                break
+        # publication date gives way to the next
+        date_source, published = next(((source, date) for source, value in (
+            ("input", page.get("entry_published")), ("html", result.get("date"))) if (date := usable_date(value))),
+            ("html", None))
         yield article_record(
             text=result["text"], url=page.get("url"), canonical_hint=result.get("canonical"),
             source_id=page.get("source_id"),
