@@ -151,6 +151,33 @@ def test_a_change_from_one_figure_to_another_is_not_a_range():
     assert [(v, lo) for v, lo, *_ in figures("Rates rose from 3% to 5% this year.")] == [(3, None), (5, None)]
 
 
+@pytest.mark.parametrize("text,expected", [
+    ("Her net rating is minus 41 among men.", [(-41, None)]),  # PolNeAR: a net favourability
+    ("Growth was minus 0.5 percent in the quarter.", [(-0.5, "percent")]),
+    ("Temperatures fell to minus 20 degrees Fahrenheit.", [(-20, "degree fahrenheit")]),
+    ("Minus 40 degrees is the same on both scales.", [(-40, "degree")]),
+    ("The lead shrank to minus 4 points.", [(-4, "points")]),
+    # a tolerance, arithmetic, or a count taken away: not a sign
+    ("The margin of error is plus or minus 4 percentage points.", [(4, "percentage point")]),
+    ("Ten minus 3 is 7.", [(10, None), (3, None), (7, None)]),
+    ("It costs 10 dollars minus 2 dollars.", [(10, "dollar"), (2, "dollar")]),
+    ("The squad, minus 3 injured players, flew home.", [(3, "injured")]),
+])
+def test_the_word_minus_is_a_sign_only_before_a_lone_figure(text, expected):
+    assert [(v, u) for v, _, _, u, *_ in figures(text)] == expected
+
+
+def test_a_preposition_after_a_number_leaves_it_without_a_counted_noun():
+    assert [(v, u) for v, _, _, u, *_ in figures("The committee voted 19-15 along party lines.")] == [(19, None)]
+    assert [(v, u) for v, _, _, u, *_ in figures("Approval was 41 among men and 52 among women.")] == [
+        (41, None), (52, None)]
+
+
+def test_a_range_of_negative_figures_goes_down():
+    for text in ("Lows of -5 to -10 degrees are expected.", "Lows of minus 5 to minus 10 degrees are expected."):
+        assert [(v, lo, hi, u) for v, lo, hi, u, *_ in figures(text)] == [(-10, -10, -5, "degree")], text
+
+
 def test_a_currency_sign_belongs_to_the_number_it_is_written_on():
     got = [(v, u) for v, _, _, u, *_ in figures("He received nine $2,500 donations.")]
     assert got == [(9, "donations"), (2500, "dollar")]

@@ -7,7 +7,8 @@ entities and the attribution spans.
 - Numbers: digits (3,000 / 1.5 / 2 1/2 / 3k / 12,000-strong / 200lbs / 12,34,567 / 10 000 / 4e14 / 2.48×10−5),
   spelled numbers ("ninety five", "two hundred and fifty", "a dozen"), fractions ("two-thirds of", "one sixth"),
   scales (thousand … trillion, k / m / bn / mn), vague magnitudes ("tens of thousands", "hundreds of") and ranges
-  ("$200,000 to $300,000", "10-15", "between 5 and 7", "ranged from -18 °C to -34 °C"). A unit written once is
+  ("$200,000 to $300,000", "10-15", "between 5 and 7", "ranged from -18 °C to -34 °C"), signs ("-5", "minus 40";
+  not "plus or minus 4", "ten minus 3"). A unit written once is
   shared by the items before it ("45 and 50 mg"); a tolerance ("± 0.01") is not a figure of its own.
 - Units: currencies (symbols, codes and names, `Y=` for yen, "USD115", scaled codes "MEUR 120" included),
   rates ("$70 a barrel", "12-cent-a-share"), percent / percentage points / basis points,
@@ -672,7 +673,8 @@ def _merge_unit_ranges(words, figures: list[Figure], table) -> list[Figure]:
         before2 = words[b - 1].text.lower() if b >= 1 else ""
         ranged = (before == "between" and between[:1] == ["and"]) or \
             (before == "from" and before2 in range_verbs and between[:1] == ["to"]) or \
-            (before != "from" and between[:1] in (["to"], ["-"], ["–"]) and f.value > prev.value)
+            (before != "from" and between[:1] in (["to"], ["-"], ["–"]) and
+             (f.value > prev.value or f.value < 0 > prev.value))  # "-5 to -10 degrees" goes down
         if ranged and len(between) <= 2 and bare and measured:
             prev = replace(prev, unit=f.unit, unit_family=f.unit_family, unit_word=None)  # "between 44 and 50 mg"
         if ranged and len(between) <= 2 and prev.unit == f.unit and prev.unit_family == f.unit_family and \
@@ -749,6 +751,10 @@ def _figure_at(text, words, k, s, e, table, lexicon, is_entity_word, floor=0):
     if _is_not_a_figure(words, k, j, value, text, s, info, table):
         return j
     first = info["sign_word"] if info.get("sign_word") is not None else k
+    if first == k and value > 0 and info.get("high") is None and _minus_sign_before(words, k, s, floor, table) and \
+            (_measure_follows(words, j, table) or _points_follow(words, j, e, table) or
+             count_noun_after(words, j, e, table, is_entity_word) is None):
+        value, first = -value, k - 1  # "she is at minus 40", "minus 20 degrees"; not "the squad minus 3 players"
     # not a currency already read as the previous figure's unit: "10 rmb 20 usd"
     currency = _currency_before(words, first, max(s, floor), table)
     unit = fam = None
@@ -798,6 +804,25 @@ def _figure_at(text, words, k, s, e, table, lexicon, is_entity_word, floor=0):
                    bare_fraction=info.get("bare_fraction", False), spelled=info.get("spelled", False),
                    plus=info.get("plus", False), no_unit=info.get("no_unit", False),
                    money_scale=info.get("money_scale"))
+
+
+def _points_follow(words, j, e, table) -> bool:
+    """Points or a net tally after word j: "minus 4 points", "minus 3.5 percentage points", "minus 3 seats"."""
+    nxt = words[j + 1].text.lower() if j + 1 < e else ""
+    return nxt in table["points_words"] or any(p.split()[0] == nxt for p in table["points_phrases"])
+
+
+def _minus_sign_before(words, k, s, floor, table) -> bool:
+    """Whether the word "minus" before word k is the number's sign ("a net rating of minus 41", "Minus 40 degrees")
+    rather than arithmetic ("ten minus 3") or a tolerance ("plus or minus 4 points")."""
+    m = k - 1
+    if m < max(s, floor) or words[m].text.lower() != "minus" or m == floor > s:
+        return False  # right after the previous figure: "10 dollars minus 2 dollars"
+    if m - 1 < s:
+        return True
+    before = words[m - 1].text.lower()
+    return not (any(c.isdigit() for c in before) or before in table["spelled"] or
+                before in table["minus_not_a_sign_after"])
 
 
 def _one_in_n(text, words, k, j, value, e, table, info) -> tuple[float, int] | None:
