@@ -173,6 +173,17 @@ def test_a_preposition_after_a_number_leaves_it_without_a_counted_noun():
         (41, None), (52, None)]
 
 
+@pytest.mark.parametrize("text,noun", [
+    ("Three news outlets reported it.", "outlets"),
+    ("Police arrested five arms dealers.", "dealers"),
+    ("The 800,000 local police officers need training.", "officers"),
+    ("Another ship took 26 crew members to Duisburg.", "members"),
+    ("Thousands of shooting victims does not mean thousands of shootings.", "victims"),  # 'does' is a verb
+])
+def test_the_counted_noun_is_the_head_of_a_noun_compound(text, noun):
+    assert figures(text)[0][3] == noun
+
+
 def test_a_range_of_negative_figures_goes_down():
     for text in ("Lows of -5 to -10 degrees are expected.", "Lows of minus 5 to minus 10 degrees are expected."):
         assert [(v, lo, hi, u) for v, lo, hi, u, *_ in figures(text)] == [(-10, -10, -5, "degree")], text

@@ -1042,6 +1042,10 @@ def count_noun_after(words, j, e, table, is_entity_word, max_modifiers: int = 2,
         if low in table["count_not_unit"]:
             continue  # "39 of the 62 drones", "a 12,000-strong force of soldiers"
         if _is_plural_noun(low, table):
+            nxt = words[k + 1].text if k + 1 < e else ""
+            if nxt.isalpha() and nxt.islower() and _is_plural_noun(nxt, table) and nxt not in stop_words() and \
+                    not is_entity_word(k + 1):
+                return k + 1  # a noun compound's head: "three news outlets", "five arms dealers"
             return k
         if singular and k == j + 1 and low in stop_words() and low not in table["count_not_unit"]:
             return None  # "one who drinks", "one might say", "one another": the pronoun, no counted noun
