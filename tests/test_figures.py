@@ -228,6 +228,7 @@ def test_a_month_name_next_to_a_number_only_makes_a_date_of_a_day_or_a_year():
     "The quake hit at 0737 GMT.",
     # a decade of life, and the pronoun "one"
     "The victim was in her 60s.", "Reid was a pop star in the late 90s.", "She is the one who fired.",
+    "In the early '80s, Lynch worked at a law firm.", "Music of the ’90s is back.",
     "The last one might matter.", "No one was hurt.", "They accused one another.", "As one might expect, it rained.",
     "It must be done by 6 o'clock.", "Wealth grew in the 80’s and the 1990's.",
     # a spelled number inside a name (not in a title-case headline)

@@ -574,8 +574,9 @@ def _is_not_a_figure(words, i, j, value, text, s, info, table) -> bool:
         return True
     if info.get("year_like") is not False and re.fullmatch(r"\d{4}", raw) and 1800 <= value <= 2100:
         return True
-    if re.fullmatch(r"\d{4}s|'\d0s", raw):
-        return True
+    if re.fullmatch(r"\d{4}s|'\d0s", raw) or (re.fullmatch(r"\d0s", raw) and prev in ("'", "’") and
+                                             words[i - 1].end == words[i].start):
+        return True  # a decade: "the 1990s", "the early '80s" (not 80 seconds)
     window = text[max(0, words[i].start - 12):words[j].end + 12]
     if _TIME.search(text[max(0, words[i].start - 3):words[j].end + 6]) or _PHONE.search(window) or \
             _DATE_NUMERIC.search(text[max(0, words[i].start - 6):words[j].end + 6]):
