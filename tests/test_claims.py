@@ -237,6 +237,24 @@ def test_cue_words_inside_names_or_after_an_article_are_not_cues_and_function_wo
     claims = extract_claims({"article_id": "a", "text": text, "entities": []})
     assert [(c["value"], c["claimant"] and c["claimant"]["text"]) for c in claims] == [
         (63, None), (2, None), (40, "Two senior officials")]
+    # a source that is only a share or a number names nobody (the model's span for "would choose" below, as on
+    # PolNeAR dev); a count of people still names a group
+    text = "Among likely voters, 46 percent would choose Clinton and 44 percent would back Trump."
+
+    def attribution(source, cue, content):
+        at = {}
+        for role, phrase in (("source", source), ("cue", cue), ("content", content)):
+            at[role], at[f"{role}_start"], at[f"{role}_end"] = phrase, text.index(phrase), text.index(phrase) + len(
+                phrase)
+        return at
+    att = attribution("46 percent", "would choose", "Clinton and 44 percent would back Trump")
+    claims = extract_claims({"article_id": "a", "text": text, "entities": [], "attributions": [att]})
+    assert [(c["value"], c["claimant"]) for c in claims] == [(46, None), (44, None)]
+    text = "Two senior officials said 40 people died."
+    att = attribution("Two senior officials", "said", "40 people died")
+    claims = extract_claims({"article_id": "a", "text": text, "entities": [], "attributions": [att]})
+    assert [(c["value"], c["claimant"] and c["claimant"]["text"]) for c in claims] == [
+        (2, None), (40, "Two senior officials")]
     # the cue verb still counts where it is one
     text = "The ministry states that 40 people died."
     claims = extract_claims({"article_id": "a", "text": text, "entities": []})

@@ -491,17 +491,30 @@ def extract_claims(article: dict) -> list[dict]:
         who = denial_claimant(ctx, d, anchor)
         claims.append(claim_record(ctx, d.cue_word, who, cue=d.cue, stance="denies", denied=d.denied,
                                    start=anchor, end=ctx.words[d.cue_word].end))
-    for fig in find_figures(ctx):
+    figures = find_figures(ctx)
+    for fig in figures:
         # "Donna Sampson Rawlings, 59, of Ashton, said …": an age that describes a person is nobody's claim
         who = Claimant(None, None, None, None, None) if fig.of_person else \
             attribute(ctx, fig.number_start, ctx.words[fig.number_start].start)
-        if who.record is not None and who.start is not None and who.start <= fig.start < who.end:
+        if who.record is not None and who.start is not None and (who.start <= fig.start < who.end or
+                                                                 _only_a_figure(ctx, who, figures)):
             # a figure inside its own claimant's phrase is not that claimant's claim: "63 percent said …" (the
-            # poll's respondents), "Two senior officials told Reuters" (the outlet counts its sources)
+            # poll's respondents), "Two senior officials told Reuters" (the outlet counts its sources); and a
+            # claimant that is only a figure names nobody ("46 percent would choose Clinton and 44 percent …")
             who = Claimant(None, None, None, who.cue, None)
         claims.append(claim_record(ctx, fig.number_start, who, cue=who.cue, stance="asserts", fig=fig,
                                    subject=find_subject(ctx, fig, who), start=fig.start, end=fig.end))
     return claims
+
+
+def _only_a_figure(ctx: ArticleContext, who: Claimant, figures: list[Figure]) -> bool:
+    """The claimant's words, function words aside, all belong to one share or bare number: "46 percent", "\" while
+    73 percent" (not "Two senior officials": a count of people names a group)."""
+    first, last = ctx.word_at(who.start), ctx.word_at(who.end - 1)
+    content = [k for k in range(first, last + 1)
+               if ctx.words[k].text[:1].isalnum() and ctx.words[k].text.lower() not in stop_words()]
+    return bool(content) and any(f.number_start <= content[0] and content[-1] < f.word_end and
+                                 (f.unit_family in ("percent", "fraction") or f.unit is None) for f in figures)
 
 
 def denial_claimant(ctx: ArticleContext, d: Denial, anchor: int) -> Claimant:
