@@ -50,6 +50,19 @@ def test_words_and_sentences():
     assert len(spans) == 4
 
 
+def test_an_abbreviation_before_a_number_ends_no_sentence():
+    def sentences(text):
+        words = split_words(text)
+        return [" ".join(w.text for w in words[s:e]) for s, e in sentence_spans(text, words)]
+    # ECB+: "helping the Colts secure the No. 5 seed" was split into "… the No ." and "5 seed …"
+    assert sentences("The Colts secured the No. 5 seed. They won.") == ["The Colts secured the No . 5 seed .",
+                                                                        "They won ."]
+    assert len(sentences("See Art. 5 of the treaty.")) == 1
+    # a real end before a number stays one: "no." is an answer, a year ends a sentence
+    assert len(sentences("He said no. 10 people left.")) == 2
+    assert len(sentences("She won in 2019. 2020 was worse.")) == 2
+
+
 TEXT = st.lists(st.one_of(
     st.sampled_from(["Lloyd Austin", "North Korea's", "the Kremlin", "Seoul", "U.S.", "3,000", "Zelenskiy",
                      "said", "troops", ".", ",", "\n", "“quoted”", "O'Neil", "Sun-won", "—", "ÉCOLE", "naïve"]),

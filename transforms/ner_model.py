@@ -534,6 +534,8 @@ class AnalyzedText:
 
 
 _OPENING_QUOTES = {'"', "“", "'", "‘"}
+# abbreviations that spaCy ends a sentence on, though a number follows: "the No. 5 seed", "Art. 5 of the treaty"
+_BEFORE_A_NUMBER = re.compile(r"(?:^|\W)(?:No|Nos|Nr|Vol|Art|Fig|Sec|Ch|pp?)\.\s*$")
 _sentencizer_lock = threading.Lock()
 
 
@@ -574,6 +576,10 @@ def sentence_start_offsets(text: str) -> tuple[int, ...]:
         if (last in _OPENING_QUOTES and last_idx > start and text[last_idx - 1].isspace()
                 and last_idx + 1 < len(text) and not text[last_idx + 1].isspace()):
             starts[k + 1] = last_idx
+        elif text[starts[k + 1]:starts[k + 1] + 1].isdigit() and \
+                _BEFORE_A_NUMBER.search(text, max(start, starts[k + 1] - 8), starts[k + 1]):
+            starts[k + 1] = None  # "the No. | 5 seed": one sentence
+    starts = [s for s in starts if s is not None]
     # cached: the NER stage and the claims stage split the same article text (the same process, usually)
     return tuple(sorted(set(starts)))
 
