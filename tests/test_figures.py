@@ -167,6 +167,11 @@ def test_the_word_minus_is_a_sign_only_before_a_lone_figure(text, expected):
     assert [(v, u) for v, _, _, u, *_ in figures(text)] == expected
 
 
+def test_a_span_of_year_like_numbers_with_a_noun_or_unit_is_a_figure():
+    assert [(v, lo, hi, u) for v, lo, hi, u, *_ in figures("About 2000-2500 troops arrived.")] == [
+        (2000, 2000, 2500, "troops")]
+
+
 def test_a_preposition_after_a_number_leaves_it_without_a_counted_noun():
     assert [(v, u) for v, _, _, u, *_ in figures("The committee voted 19-15 along party lines.")] == [(19, None)]
     assert [(v, u) for v, _, _, u, *_ in figures("Approval was 41 among men and 52 among women.")] == [
@@ -229,6 +234,7 @@ def test_a_month_name_next_to_a_number_only_makes_a_date_of_a_day_or_a_year():
     # a decade of life, and the pronoun "one"
     "The victim was in her 60s.", "Reid was a pop star in the late 90s.", "She is the one who fired.",
     "In the early '80s, Lynch worked at a law firm.", "Music of the ’90s is back.",
+    "The 2014-15 budget was cut.", "The 1990-91 recession hit.", "The war of 1939-1945 ended.",
     "The last one might matter.", "No one was hurt.", "They accused one another.", "As one might expect, it rained.",
     "It must be done by 6 o'clock.", "Wealth grew in the 80’s and the 1990's.",
     # a spelled number inside a name (not in a title-case headline)

@@ -574,6 +574,11 @@ def _is_not_a_figure(words, i, j, value, text, s, info, table) -> bool:
         return True
     if info.get("year_like") is not False and re.fullmatch(r"\d{4}", raw) and 1800 <= value <= 2100:
         return True
+    span = re.fullmatch(r"(\d{4})[-–](\d{2}|\d{4})", raw)
+    if span and 1800 <= int(span.group(1)) <= 2100 and not _measure_follows(words, j, table) and (
+            len(span.group(2)) == 2 or (int(span.group(1)) < int(span.group(2)) <= 2100 and
+                                        not _is_plural_noun(low_next, table))):
+        return True  # a span of years: "the 2003-04 season", "the 1990-91 recession", "the war of 1939-1945"
     if re.fullmatch(r"\d{4}s|'\d0s", raw) or (re.fullmatch(r"\d0s", raw) and prev in ("'", "’") and
                                              words[i - 1].end == words[i].start):
         return True  # a decade: "the 1990s", "the early '80s" (not 80 seconds)
