@@ -172,6 +172,13 @@ def test_a_span_of_year_like_numbers_with_a_noun_or_unit_is_a_figure():
         (2000, 2000, 2500, "troops")]
 
 
+def test_a_decimal_without_its_zero_and_an_emergency_number_that_counts():
+    assert [(v, u) for v, _, _, u, *_ in figures("Rates rose .25 percent.")] == [(0.25, "percent")]
+    assert [(v, u) for v, _, _, u, *_ in figures("He used a .22-caliber rifle.")] == [(0.22, "caliber")]
+    assert [(v, u) for v, _, _, u, *_ in figures("It ended in 2019. 5 people left.")] == [(5, "people")]
+    assert [(v, u) for v, _, _, u, *_ in figures("About 911 people were evacuated.")] == [(911, "people")]
+
+
 def test_a_preposition_after_a_number_leaves_it_without_a_counted_noun():
     assert [(v, u) for v, _, _, u, *_ in figures("The committee voted 19-15 along party lines.")] == [(19, None)]
     assert [(v, u) for v, _, _, u, *_ in figures("Approval was 41 among men and 52 among women.")] == [
@@ -235,6 +242,7 @@ def test_a_month_name_next_to_a_number_only_makes_a_date_of_a_day_or_a_year():
     "The victim was in her 60s.", "Reid was a pop star in the late 90s.", "She is the one who fired.",
     "In the early '80s, Lynch worked at a law firm.", "Music of the ’90s is back.",
     "The 2014-15 budget was cut.", "The 1990-91 recession hit.", "The war of 1939-1945 ended.",
+    "The jury heard the 911 call of the shooting.", "She called 911 at once.", "The 999 call came in late.",
     "The last one might matter.", "No one was hurt.", "They accused one another.", "As one might expect, it rained.",
     "It must be done by 6 o'clock.", "Wealth grew in the 80’s and the 1990's.",
     # a spelled number inside a name (not in a title-case headline)

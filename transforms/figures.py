@@ -212,6 +212,10 @@ def _number_at(words, i, table) -> tuple[float, int, dict] | None:
         if m.group(2):
             info["high"] = float(m.group(2).replace(",", ""))
         glued, j = m.group(4), i
+        if i > 0 and words[i - 1].text == "." and words[i - 1].end == words[i].start and \
+                (i == 1 or words[i - 2].end < words[i - 1].start) and m.group(1).isdigit() and not m.group(2):
+            # a decimal written without its zero, which the word splitter sets apart: ".25 percent", ".357 caliber"
+            value, info["sign_word"] = float("0." + m.group(1)), i - 1
         power = _times_ten_power(words, i) if not glued else None
         if power:  # "2.48×10−5", "3 x 10^8"
             value, j = value * 10.0 ** power[0], power[1]
@@ -607,6 +611,9 @@ def _is_not_a_figure(words, i, j, value, text, s, info, table) -> bool:
         return True  # a decade of life or of a century: "in her 20s", "the late 90s", "the 80's"
     if low_next in ("o'clock", "o’clock"):
         return True  # a time: "by 6 o'clock"
+    if raw in table["emergency_numbers"] and not _is_plural_noun(low_next, table) and \
+            not _measure_follows(words, j, table):
+        return True  # a telephone number: "the 911 call", "she called 999" (not "911 people")
     if info.get("spelled") and raw[:1].isupper() and i > s and prev.isalnum() and not _title_case(words, s, i) and \
             not _measure_follows(words, j, table):
         return True  # a spelled number in a name: "the 1967 Six-Day War", "BBC One", "Formula One"
