@@ -183,6 +183,10 @@ def test_a_preposition_after_a_number_leaves_it_without_a_counted_noun():
     assert [(v, u) for v, _, _, u, *_ in figures("The committee voted 19-15 along party lines.")] == [(19, None)]
     assert [(v, u) for v, _, _, u, *_ in figures("Approval was 41 among men and 52 among women.")] == [
         (41, None), (52, None)]
+    # further on, too: the noun after a preposition is not what the number counts
+    assert [(v, u) for v, _, _, u, *_ in figures("Manning completed 29 of 34 for 364 yards.")] == [
+        (29, None), (34, None), (364, "yard")]
+    assert [(v, u) for v, _, _, u, *_ in figures("He was arrested 4 times on charges of theft.")] == [(4, None)]
 
 
 @pytest.mark.parametrize("text,noun", [

@@ -1033,8 +1033,8 @@ def count_noun_after(words, j, e, table, is_entity_word, max_modifiers: int = 2,
     for k in range(j + 1, min(e, j + 6)):
         w = words[k].text
         low = w.lower()
-        if k == j + 1 and low in table["prepositions"]:
-            return None
+        if low in table["prepositions"]:
+            return None  # "5 million in aid", "he lied three times to police": the noun is not counted
         label = is_entity_word(k)
         if label:
             if label == "MISC" and w.isalpha() and low.endswith("s") and not low.endswith("ss") and \
