@@ -255,6 +255,13 @@ def test_cue_words_inside_names_or_after_an_article_are_not_cues_and_function_wo
     claims = extract_claims({"article_id": "a", "text": text, "entities": [], "attributions": [att]})
     assert [(c["value"], c["claimant"] and c["claimant"]["text"]) for c in claims] == [
         (2, None), (40, "Two senior officials")]
+    # a lone sign names nobody (ECB+: the model's source for "showed" was the dash of "- one for each defendant -")
+    text = "The two juries - one for each defendant - showed that 12 jurors cried."
+    att = attribution("-", "showed", "12 jurors cried")
+    att["source_start"] = text.rindex("-")
+    att["source_end"] = att["source_start"] + 1
+    claims = extract_claims({"article_id": "a", "text": text, "entities": [], "attributions": [att]})
+    assert [(c["value"], c["claimant"]) for c in claims if c["value"] == 12] == [(12, None)]
     # the cue verb still counts where it is one
     text = "The ministry states that 40 people died."
     claims = extract_claims({"article_id": "a", "text": text, "entities": []})

@@ -266,9 +266,10 @@ def model_claimant(ctx: ArticleContext, att: dict, anchor: int | None = None) ->
             return Claimant(None, None, None, cue.lower() if cue else None, "model", cue_word=cue_word)
         if resolved is not None:
             record = {"text": resolved["text"], "canonical": resolved.get("canonical"), "label": resolved["label"]}
-        elif len(lows) == 1 and lows[0] in claim_words()["determiners"] | set(claim_words()["possessives"]) | \
-                _PREPOSITIONS | {"that"}:
-            # "that", "his" (nobody before it), "In": a lone function word names nobody
+        elif len(lows) == 1 and (lows[0] in claim_words()["determiners"] | set(claim_words()["possessives"]) |
+                                 _PREPOSITIONS | {"that"} or not lows[0][:1].isalnum()):
+            # "that", "his" (nobody before it), "In", a dash ("The two juries - one for each defendant - showed"):
+            # a lone function word or sign names nobody
             return Claimant(None, None, None, cue.lower() if cue else None, "model", cue_word=cue_word)
         else:
             record = {"text": mention, "canonical": None, "label": "GROUP"}
@@ -358,8 +359,9 @@ def rules_claimant(ctx: ArticleContext, k: int) -> Claimant:
             return Claimant({"text": ent["text"], "canonical": ent.get("canonical"), "label": ent["label"]},
                             words[span[0]].start, words[span[0]].end, cue, "rules", frozenset([span[0]]), cue_word)
     ctext = _span_text(ctx.text, words, span)
-    if span[1] - span[0] == 1 and ctext.islower() and ctext not in claim_words()["np_nouns"]:
-        return Claimant(None, None, None, cue, None)  # "from", "only": no noun phrase, no claimant
+    if span[1] - span[0] == 1 and (ctext.islower() or not any(c.isalnum() for c in ctext)) and \
+            ctext not in claim_words()["np_nouns"]:
+        return Claimant(None, None, None, cue, None)  # "from", "only", "-": no noun phrase, no claimant
     head = ctx.ent_at.get(span[1] - 1)
     if head is None and all(w.text.lower() in stop_words() for w in words[span[0]:span[1]]):
         return Claimant(None, None, None, cue, None)  # "Another", "First", "They": function words name nobody
