@@ -9,8 +9,8 @@ then transforms/claims.extract_claims.
 Scoring rule:
 - Gold figures: every word containing a digit inside a gold Content span, except years (a bare 4-digit number
   1800–2100, "1990s", "the 80's"), dates (next to a month name, "Sept. 11", or d/d[/d]), times (h:mm, a.m./p.m.,
-  o'clock), ordinals (1st, 22nd, 21st-century), identifiers that start with a letter (EB-5, C2I, F-16) and parts
-  of web addresses (http://bit.ly/1DbUmw5).
+  o'clock), ordinals (1st, 22nd, 21st-century), identifiers that start with a letter (EB-5, C2I, F-16), parts
+  of web addresses (http://bit.ly/1DbUmw5) and emergency telephone numbers ("a 911 caller", "called 999").
   The rule is independent of claimwire's figure parser, so parser misses count as misses.
 - found: a claim's figure span [figure_start, figure_end) holds the word's first character.
 - claimant: for gold figures whose attribution names a Source, the claim found for it has a claimant whose
@@ -65,6 +65,10 @@ def gold_figures(text: str, words, attributions) -> list[tuple[int, object]]:
                 around = text[max(0, w.start - 3):w.end + 6]
                 if re.search(r"\d:\d\d|\d\s?[ap]\.?m\b|\d/\d", around, re.I):
                     continue
+                if w.text in ("911", "999", "112") and (
+                        re.match(r"\s*(call|caller|dispatcher|operator|emergency)", text[w.end:], re.I) or
+                        re.search(r"\b(dial|dialed|dialled|call|called|calling)\s*$", text[:w.start], re.I)):
+                    continue  # a telephone number: "a 911 caller", "called 999"
                 out.append((w.start, a))
     return out
 

@@ -177,6 +177,8 @@ def test_a_decimal_without_its_zero_and_an_emergency_number_that_counts():
     assert [(v, u) for v, _, _, u, *_ in figures("He used a .22-caliber rifle.")] == [(0.22, "caliber")]
     assert [(v, u) for v, _, _, u, *_ in figures("It ended in 2019. 5 people left.")] == [(5, "people")]
     assert [(v, u) for v, _, _, u, *_ in figures("About 911 people were evacuated.")] == [(911, "people")]
+    # PolNeAR: "Students in urban districts typically take 112 standardized tests"
+    assert [(v, u) for v, _, _, u, *_ in figures("Students take 112 standardized tests.")] == [(112, "tests")]
 
 
 def test_a_preposition_after_a_number_leaves_it_without_a_counted_noun():
@@ -246,7 +248,7 @@ def test_a_month_name_next_to_a_number_only_makes_a_date_of_a_day_or_a_year():
     "The victim was in her 60s.", "Reid was a pop star in the late 90s.", "She is the one who fired.",
     "In the early '80s, Lynch worked at a law firm.", "Music of the ’90s is back.",
     "The 2014-15 budget was cut.", "The 1990-91 recession hit.", "The war of 1939-1945 ended.",
-    "The jury heard the 911 call of the shooting.", "She called 911 at once.", "The 999 call came in late.",
+    "The jury heard the 911 call of the shooting.", "She called 911 at once.", "A 999 dispatcher answered.",
     "The last one might matter.", "No one was hurt.", "They accused one another.", "As one might expect, it rained.",
     "It must be done by 6 o'clock.", "Wealth grew in the 80’s and the 1990's.",
     # a spelled number inside a name (not in a title-case headline)

@@ -611,9 +611,9 @@ def _is_not_a_figure(words, i, j, value, text, s, info, table) -> bool:
         return True  # a decade of life or of a century: "in her 20s", "the late 90s", "the 80's"
     if low_next in ("o'clock", "o’clock"):
         return True  # a time: "by 6 o'clock"
-    if raw in table["emergency_numbers"] and not _is_plural_noun(low_next, table) and \
-            not _measure_follows(words, j, table):
-        return True  # a telephone number: "the 911 call", "she called 999" (not "911 people")
+    emergency = table["emergency_numbers"]
+    if raw in emergency["numbers"] and (low_prev in emergency["after"] or low_next in emergency["before"]):
+        return True  # a telephone number: "the 911 call", "she called 999" (not "911 people", "112 tests")
     if info.get("spelled") and raw[:1].isupper() and i > s and prev.isalnum() and not _title_case(words, s, i) and \
             not _measure_follows(words, j, table):
         return True  # a spelled number in a name: "the 1967 Six-Day War", "BBC One", "Formula One"
