@@ -6,10 +6,10 @@ entities and the attribution spans.
 
 - Numbers: digits (3,000 / 1.5 / 2 1/2 / 3k / 12,000-strong / 200lbs / 12,34,567 / 10 000 / 4e14 / 2.48×10−5),
   spelled numbers ("ninety five", "two hundred and fifty", "a dozen"), fractions ("two-thirds of", "one sixth"),
-  scales (thousand … trillion, k / m / bn / mn), vague magnitudes ("tens of thousands", "hundreds of") and ranges
-  ("$200,000 to $300,000", "10-15", "between 5 and 7", "ranged from -18 °C to -34 °C"), signs ("-5", "minus 40";
-  not "plus or minus 4", "ten minus 3"). A unit written once is
-  shared by the items before it ("45 and 50 mg"); a tolerance ("± 0.01") is not a figure of its own.
+  scales (thousand … trillion, k / m / bn / mn), vague magnitudes ("tens of thousands", "hundreds of"), ranges
+  ("$200,000 to $300,000", "10-15", "between 5 and 7", "ranged from -18 °C to -34 °C") and signs ("-5", "minus
+  40"; not "plus or minus 4", "ten minus 3"). A unit written once is shared by the items before it ("45 and 50
+  mg"); a tolerance ("± 0.01") is not a figure of its own.
 - Units: currencies (symbols, codes and names, `Y=` for yen, "USD115", scaled codes "MEUR 120" included),
   rates ("$70 a barrel", "12-cent-a-share"), percent / percentage points / basis points,
   and the measurement units of quantulum3's unit lexicon (its `load.units`: length, area, mass, volume, speed,
@@ -159,7 +159,8 @@ def _number_at(words, i, table) -> tuple[float, int, dict] | None:
     """(value, last word index, info) of a number written at word i. info: 'glued' (a unit written onto the
     digits: '200lbs', '3-inch', 'six-mile'), 'spelled', 'high' (the top of a one-word range '10-15'),
     'money_scale' (a glued m / b / t that means million / billion / trillion after a currency sign),
-    'needs_unit' (a bare fraction), 'sign_word' (a minus sign's word index)."""
+    'needs_unit' (a bare fraction), 'sign_word' (the index of a word before the digits that belongs to the number:
+    a minus sign, or the point of '.25')."""
     w = words[i].text
     low = w.lower()
     spelled = table["spelled"]
