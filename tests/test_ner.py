@@ -58,6 +58,9 @@ def test_an_abbreviation_before_a_number_ends_no_sentence():
     assert sentences("The Colts secured the No. 5 seed. They won.") == ["The Colts secured the No . 5 seed .",
                                                                         "They won ."]
     assert len(sentences("See Art. 5 of the treaty.")) == 1
+    # a title before a name ends no sentence either ("Lt. Gen. Ben Hodges" was cut after "Lt.")
+    assert len(sentences("Lt. Gen. Ben Hodges said 3,000 troops had left.")) == 1
+    assert sentences("Det. Joe Smith said 4 men fled. Sgt. Ann Lee agreed.")[1] == "Sgt . Ann Lee agreed ."
     # a real end before a number stays one: "no." is an answer, a year ends a sentence
     assert len(sentences("He said no. 10 people left.")) == 2
     assert len(sentences("She won in 2019. 2020 was worse.")) == 2
