@@ -170,6 +170,8 @@ def test_the_word_minus_is_a_sign_only_before_a_lone_figure(text, expected):
 def test_a_span_of_year_like_numbers_with_a_noun_or_unit_is_a_figure():
     assert [(v, lo, hi, u) for v, lo, hi, u, *_ in figures("About 2000-2500 troops arrived.")] == [
         (2000, 2000, 2500, "troops")]
+    assert [(v, lo, hi, u) for v, lo, hi, u, *_ in figures("Between 100-1000 people came.")] == [
+        (100, 100, 1000, "people")]
 
 
 def test_a_decimal_without_its_zero_and_an_emergency_number_that_counts():
@@ -249,6 +251,7 @@ def test_a_month_name_next_to_a_number_only_makes_a_date_of_a_day_or_a_year():
     "In the early '80s, Lynch worked at a law firm.", "Music of the ’90s is back.",
     "The 2014-15 budget was cut.", "The 1990-91 recession hit.", "The war of 1939-1945 ended.",
     "The jury heard the 911 call of the shooting.", "She called 911 at once.", "A 999 dispatcher answered.",
+    "Anyone with information should call Sgt. La Croix at 745-4811.",
     "The last one might matter.", "No one was hurt.", "They accused one another.", "As one might expect, it rained.",
     "It must be done by 6 o'clock.", "Wealth grew in the 80’s and the 1990's.",
     # a spelled number inside a name (not in a title-case headline)

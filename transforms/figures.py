@@ -612,6 +612,9 @@ def _is_not_a_figure(words, i, j, value, text, s, info, table) -> bool:
         return True  # a decade of life or of a century: "in her 20s", "the late 90s", "the 80's"
     if low_next in ("o'clock", "o’clock"):
         return True  # a time: "by 6 o'clock"
+    if re.fullmatch(r"\d{3}-\d{4}", raw) and not _measure_follows(words, j, table) and \
+            not _is_plural_noun(low_next, table):
+        return True  # a local telephone number: "call Sgt. La Croix at 745-4811" (not "100-1000 people")
     emergency = table["emergency_numbers"]
     if raw in emergency["numbers"] and (low_prev in emergency["after"] or low_next in emergency["before"]):
         return True  # a telephone number: "the 911 call", "she called 999" (not "911 people", "112 tests")
