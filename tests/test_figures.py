@@ -177,6 +177,7 @@ def test_a_span_of_year_like_numbers_with_a_noun_or_unit_is_a_figure():
 def test_a_decimal_without_its_zero_and_an_emergency_number_that_counts():
     assert [(v, u) for v, _, _, u, *_ in figures("Rates rose .25 percent.")] == [(0.25, "percent")]
     assert [(v, u) for v, _, _, u, *_ in figures("He used a .22-caliber rifle.")] == [(0.22, "caliber")]
+    assert [v for v, *_ in figures("They won at a .621 clip (18-11;.621).")][-1] == pytest.approx(0.621)
     assert [(v, u) for v, _, _, u, *_ in figures("It ended in 2019. 5 people left.")] == [(5, "people")]
     assert [(v, u) for v, _, _, u, *_ in figures("About 911 people were evacuated.")] == [(911, "people")]
     # PolNeAR: "Students in urban districts typically take 112 standardized tests"

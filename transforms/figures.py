@@ -214,8 +214,10 @@ def _number_at(words, i, table) -> tuple[float, int, dict] | None:
             info["high"] = float(m.group(2).replace(",", ""))
         glued, j = m.group(4), i
         if i > 0 and words[i - 1].text == "." and words[i - 1].end == words[i].start and \
-                (i == 1 or words[i - 2].end < words[i - 1].start) and m.group(1).isdigit() and not m.group(2):
-            # a decimal written without its zero, which the word splitter sets apart: ".25 percent", ".357 caliber"
+                (i == 1 or words[i - 2].end < words[i - 1].start or not words[i - 2].text[-1:].isalnum()) and \
+                m.group(1).isdigit() and not m.group(2):
+            # a decimal written without its zero, which the word splitter sets apart: ".25 percent", ".357 caliber",
+            # "(18-11;.621)"
             value, info["sign_word"] = float("0." + m.group(1)), i - 1
         power = _times_ten_power(words, i) if not glued else None
         if power:  # "2.48×10−5", "3 x 10^8"
