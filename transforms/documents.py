@@ -123,11 +123,7 @@ class ReadDocumentFile(CountingDoFn):
                 except ValueError as e:
                     yield self.dead_letter(where, "input_error", f"bad JSON: {e}")
                     continue
-                try:
-                    yield from self._document(doc, where)
-                except Exception as e:  # noqa: BLE001 - one bad line must not cost the rest of the file
-                    yield self.dead_letter(doc.get("url") if isinstance(doc.get("url"), str) else where,
-                                           "input_error", f"{type(e).__name__}: {e}")
+                yield from self._one_of_many(doc, where)
 
     def _json(self, path):
         """A .json file: one document (its id defaults to the file's name) or a list of documents."""
@@ -142,11 +138,11 @@ class ReadDocumentFile(CountingDoFn):
             except ValueError as e:
                 yield self.dead_letter(path, "input_error", f"bad JSON: {e}")
                 return
-        docs = [(value, path)] if isinstance(value, dict) else \
-            [(doc, f"{path}:[{i}]") for i, doc in enumerate(value)] if isinstance(value, list) else []
         if isinstance(value, dict) and str(value.get("version", "")).startswith(JSON_FEED_VERSION):
             yield self.dead_letter(path, "input_error", "a JSON Feed, not a document: give it to --feeds")
             return
+        docs = [(value, path)] if isinstance(value, dict) else \
+            [(doc, f"{path}:[{i}]") for i, doc in enumerate(value)] if isinstance(value, list) else []
         if not docs:
             yield self.dead_letter(path, "input_error", "a .json file must hold a JSON object or a list of them")
         for doc, where in docs:
@@ -155,10 +151,15 @@ class ReadDocumentFile(CountingDoFn):
                 continue
             if isinstance(value, dict) and doc.get("id") is None:
                 doc = {**doc, "id": os.path.basename(path)}
-            try:
-                yield from self._document(doc, where)
-            except Exception as e:  # noqa: BLE001 - one bad document must not cost the rest of the file
-                yield self.dead_letter(where, "input_error", f"{type(e).__name__}: {e}")
+            yield from self._one_of_many(doc, where)
+
+    def _one_of_many(self, doc, where):
+        """One document of a JSONL or JSON file: a fault in it is its own dead letter, never the rest's loss."""
+        try:
+            yield from self._document(doc, where)
+        except Exception as e:  # noqa: BLE001 - one bad document must not cost the rest of the file
+            yield self.dead_letter(doc.get("url") if isinstance(doc.get("url"), str) else where,
+                                   "input_error", f"{type(e).__name__}: {e}")
 
     def _warc(self, path):
         """HTML responses of a WARC archive as pages: the target URI, the capture time, the decoded payload."""

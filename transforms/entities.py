@@ -56,11 +56,6 @@ def _countries() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
     return names, demonyms, capitals
 
 
-def country_metonyms() -> tuple[dict[str, str], dict[str, str]]:
-    """(demonym → country, capital → country): what stands for a country as an actor (actor_name)."""
-    return _countries()[1:]
-
-
 _POSSESSIVE = re.compile(r"\s*['’]s$")
 
 
@@ -77,8 +72,9 @@ def canonical_name(name: str, label: str | None = None) -> str:
     """One name per referent: the alias table, then a country's other names ("Russian Federation", "Czechia",
     "Viet Nam"; never for a person: "Holland", "Jordan"), else the name as written without "the" or "'s"."""
     if label != "PER":
-        country = _countries()[0].get(_key(name))
-        if country is not None and _key(name) not in ALIASES:
+        key = _key(name)
+        country = _countries()[0].get(key)
+        if country is not None and key not in ALIASES:
             return country
     return _alias(name)
 
@@ -89,7 +85,7 @@ def actor_name(name: str, label: str | None = None) -> str:
     key = _key(name)
     if label == "PER":
         return canonical_name(name, label)
-    demonyms, capitals = country_metonyms()
+    _, demonyms, capitals = _countries()
     for table in (OTHER_METONYMS, demonyms, capitals):
         if key in table:
             return table[key]
