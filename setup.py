@@ -1,6 +1,6 @@
 """claimwire: news feeds → deduplicated, normalized claim records, on Apache Beam.
 
-Also Beam's --setup_file: workers install this package, the model files under models/ and the word lists under transforms/data/
+Also Beam's --setup_file: workers install this package, the model files under models/ and the word lists under claimcore/data/
 included.
 """
 import os
@@ -25,8 +25,8 @@ setup(
     description="News feeds to deduplicated, normalized claim records (Apache Beam)",
     license="Apache-2.0",
     python_requires=">=3.11",
-    packages=["pipeline", "transforms", "schemas", "models"],
-    package_data={"models": model_files(), "transforms": ["data/*.json"]},
+    packages=["pipeline", "transforms", "claimcore", "schemas", "models"],
+    package_data={"models": model_files(), "claimcore": ["data/*.json"]},
     install_requires=[
         "apache-beam>=2.77,<2.78",
         "torch>=2.13,<2.16",
@@ -48,7 +48,7 @@ setup(
         "spacy>=3.8,<3.9",  # its English tokenizer exceptions + sentencizer split sentences (no model file)
         "countryinfo>=1.0.1,<2",  # demonyms and capitals of every country (claim subjects: "Yemeni" → Yemen)
     ],
-    # quantulum3: training/build_unit_lexicon.py derives transforms/data/units.json from it (tests check the file),
+    # quantulum3: training/build_unit_lexicon.py derives claimcore/data/units.json from it (tests check the file),
     # and bench/quantities.py compares with it; the pipeline reads only the generated file
     extras_require={"test": ["pytest", "pytest-httpserver", "hypothesis", "duckdb", "pandas", "polars",
                              "dask[distributed]>=2024.4.2", "quantulum3==0.10.0"],

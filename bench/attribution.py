@@ -30,10 +30,11 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
+from claimcore.claims import extract_claims  # noqa: E402
+from claimcore.text import split_words
+from training.conll import span_f1  # noqa: E402
 from training.polnear import Attribution as GoldAttribution  # noqa: E402
 from training.polnear import read_split, word_roles  # noqa: E402
-from transforms.claims import extract_claims  # noqa: E402
-from transforms.ner_model import span_f1, split_words  # noqa: E402
 
 MONTHS = {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
           "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"}
@@ -100,9 +101,9 @@ def main(argv=None) -> None:
     ap.add_argument("--show", type=int, default=0, help="print this many wrong claimants")
     args = ap.parse_args(argv)
 
-    from transforms.attribution_model import ArticleAnalyzer, AttributionTagger, resolve_attribution_dir
-    from transforms.entities import canonicalize_entities
-    from transforms.ner_model import NerTagger, resolve_model_dir
+    from claimcore.attribution_model import ArticleAnalyzer, AttributionTagger, resolve_attribution_dir
+    from claimcore.entities import canonicalize_entities
+    from claimcore.ner_model import NerTagger, resolve_model_dir
     attribution = None
     encoder_dir = resolve_model_dir(args.ner_model)
     if (args.attribution_model or "").lower() != "none":  # the head that matches this encoder's graph

@@ -45,8 +45,8 @@ def claimant_matches(label, predicted) -> bool:
 
 def score(tagger, attribution_model: str | None = None) -> dict:
     """Claims as the pipeline makes them: NER and the attribution head (attribution_model 'none': the rules only)."""
-    from transforms.attribution_model import ArticleAnalyzer, AttributionTagger, resolve_attribution_dir
-    from transforms.claims import extract_claims
+    from claimcore.attribution_model import ArticleAnalyzer, AttributionTagger, resolve_attribution_dir
+    from claimcore.claims import extract_claims
     head = None if (attribution_model or "").lower() == "none" else \
         AttributionTagger.load(resolve_attribution_dir(attribution_model))
     analyzer = ArticleAnalyzer(tagger, head)
@@ -76,7 +76,7 @@ def score(tagger, attribution_model: str | None = None) -> dict:
 
 
 def main():
-    from transforms.ner_model import NerTagger, resolve_model_dir
+    from claimcore.ner_model import NerTagger, resolve_model_dir
     model = sys.argv[sys.argv.index("--attribution-model") + 1] if "--attribution-model" in sys.argv else None
     r = score(NerTagger.load(resolve_model_dir(None)), model)
     print(f"claims on {r['articles']} labelled articles: precision {r['precision']:.3f} ({r['tp']}/{r['predicted']}) "

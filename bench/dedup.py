@@ -29,8 +29,8 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from transforms.dedup import NUM_PERM, ResolveStories, StoryParams  # noqa: E402
-
+from claimcore.story_grouping import NUM_PERM, StoryParams
+from transforms.dedup import ResolveStories  # noqa: E402
 
 CHUNK = 1000
 

@@ -31,7 +31,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=2)
     args = ap.parse_args()
     from e2e import page
-    from transforms.embed import SentenceEncoder, package_encoder_dir, title_and_lead
+
+    from claimcore.embedder import SentenceEncoder, package_encoder_dir, title_and_lead
 
     rng = random.Random(7)
     texts = []

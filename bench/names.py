@@ -1,5 +1,5 @@
 """Person names beyond CoNLL-2003's world: how many of bench/names_probe.json's names the NER model finds whole
-as PER, with and without entity-rules (transforms/entity_rules.py), and how many PER spans it invents.
+as PER, with and without entity-rules (claimcore/entity_rules.py), and how many PER spans it invents.
 
     .venv/bin/python bench/names.py [--model DIR]
 """
@@ -13,8 +13,8 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from transforms.entity_rules import RULES_VERSION  # noqa: E402
-from transforms.ner_model import NerTagger, resolve_model_dir  # noqa: E402
+from claimcore.entity_rules import RULES_VERSION  # noqa: E402
+from claimcore.ner_model import NerTagger, resolve_model_dir  # noqa: E402
 
 PROBE = os.path.join(ROOT, "bench", "names_probe.json")
 

@@ -23,9 +23,10 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from transforms.ner_model import (ONNX_FILE, NerTagger, OnnxBackend, TorchBackend, export_onnx,  # noqa: E402
-                                  iter_conll, quantize_onnx, resolve_model_dir, span_f1)
-from transforms.entity_rules import RULES_VERSION, apply_entity_rules  # noqa: E402
+from claimcore.entity_rules import RULES_VERSION, apply_entity_rules  # noqa: E402
+from claimcore.ner_model import ONNX_FILE, NerTagger, OnnxBackend, TorchBackend, resolve_model_dir
+from training.conll import iter_conll, span_f1
+from training.export_onnx import export_onnx, quantize_onnx
 
 SPACY_TO_CONLL = {"PERSON": "PER", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC", "FAC": "LOC", "NORP": "MISC",
                   "EVENT": "MISC", "WORK_OF_ART": "MISC", "LAW": "MISC", "LANGUAGE": "MISC", "PRODUCT": "MISC"}
@@ -119,7 +120,7 @@ def main():
                   f"alone than in one batch")
             rows.append((name, span_f1(gold, tags), pieces / seconds, n_words / seconds, art_s))
             if name == args.backends.split(",")[-1]:
-                # the pipeline's output: the same tags after entity-rules (transforms/entity_rules.py)
+                # the pipeline's output: the same tags after entity-rules (claimcore/entity_rules.py)
                 _, scores = tagger.tag_words(sentences, args.batch_size)
                 ruled = [apply_entity_rules(w, t, sc) for w, t, sc in zip(sentences, tags, scores)]
                 changed = sum(a != b for t0_, t1_ in zip(tags, ruled) for a, b in zip(t0_, t1_))

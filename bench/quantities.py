@@ -28,8 +28,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from transforms.figures import parse_figures, unit_lexicon, words_table  # noqa: E402
-from transforms.ner_model import sentence_spans, split_words  # noqa: E402
+from claimcore.figures import parse_figures, unit_lexicon, words_table  # noqa: E402
+from claimcore.text import sentence_spans, split_words  # noqa: E402
 
 
 def load_sets(root: str) -> dict[str, list[tuple[str, list[dict]]]]:

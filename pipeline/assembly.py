@@ -5,13 +5,21 @@ import sys
 
 import apache_beam as beam
 
+from claimcore.story_grouping import StoryParams
 from pipeline.options import ClaimwireOptions
-from schemas import ARTICLES, CLAIMS, ERRORS, FEED_STATE, STORIES, STORY_CLAIMS, STORY_INDEX, Table
-from transforms.documents import ReadDocuments
+from pipeline.output_state import load_seen
+from schemas import ARTICLES, CLAIMS, ERRORS, FEED_STATE, STORIES, STORY_CLAIMS, STORY_INDEX, Table, error_record
+from transforms.claims import AggregateStoryClaims, ExtractClaims
+from transforms.dedup import DeduplicateStories
+from transforms.discover import ENTRIES, DiscoverFeeds
+from transforms.documents import FilterPublished, ReadDocuments
 from transforms.extract import ExtractText
 from transforms.feeds import FEED_STATE_TAG, FetchFeeds, feed_sources
 from transforms.fetch_articles import FetchArticles, SkipSeenEntries
-from transforms.parquet import WriteTable
+from transforms.ner import RecognizeEntities
+from transforms.parquet import WriteTable, WriteWindowedTable
+from transforms.stories import BuildStories, ReadStoryIndex, story_index_files
+from transforms.streaming import DedupEntries, PollFeeds
 
 
 def shards_for(table: Table, num_shards: int) -> int:
@@ -43,7 +51,6 @@ def build_pipeline(p: beam.Pipeline, opts: ClaimwireOptions, write_root: str, so
         if sources is None:
             sources = feed_sources(opts.feeds, problems)
         if problems:  # bad lines of a feed list: reported, skipped, and kept as error rows
-            from schemas import error_record
             for where, why in problems:
                 print(f"claimwire: {where}: {why}", file=sys.stderr)
             errors.append(p | "FeedListProblems" >> beam.Create(
@@ -51,7 +58,6 @@ def build_pipeline(p: beam.Pipeline, opts: ClaimwireOptions, write_root: str, so
         feeds = p | "ReadFeeds" >> beam.Create(sources)
         site_entries = []
         if opts.site:
-            from transforms.discover import ENTRIES, DiscoverFeeds
             discovered = p | "ReadSites" >> beam.Create(list(opts.site)) | "DiscoverFeeds" >> DiscoverFeeds(policy)
             feeds = (feeds, discovered.feeds) | "AllFeeds" >> beam.Flatten()
             site_entries.append(discovered[ENTRIES])
@@ -79,12 +85,10 @@ def build_pipeline(p: beam.Pipeline, opts: ClaimwireOptions, write_root: str, so
     articles = (texts + [extracted.articles]) | "AllArticles" >> beam.Flatten(pipeline=p)
 
     if opts.since or opts.until:
-        from transforms.documents import FilterPublished
         articles = articles | "FilterPublished" >> FilterPublished(opts.since, opts.until)
 
     index = None
     if not opts.no_dedup:
-        from transforms.stories import ReadStoryIndex, story_index_files
         index_files = story_index_files(opts.output)
         index = ReadStoryIndex(index_files) if index_files else None
     tables = analyse(articles, opts, errors, index, story_tables=False)
@@ -101,7 +105,6 @@ def analyse(articles, opts: ClaimwireOptions, errors: list, story_index=None,
     p = articles.pipeline
     errors = list(errors)
     if not opts.no_ner:
-        from transforms.ner import RecognizeEntities
         tagged = articles | "RecognizeEntities" >> RecognizeEntities(opts.ner_model, opts.ner_batch_size,
                                                                            opts.attribution_model)
         articles = tagged.articles
@@ -109,8 +112,6 @@ def analyse(articles, opts: ClaimwireOptions, errors: list, story_index=None,
 
     tables = {}
     if not opts.no_dedup:
-        from transforms.dedup import DeduplicateStories, StoryParams
-        from transforms.stories import BuildStories
         deduped = articles | "DeduplicateStories" >> DeduplicateStories(
             StoryParams(window_days=opts.story_window_days), story_index, opts.embedding_model, live_index_dir)
         articles = deduped["articles"]
@@ -120,7 +121,6 @@ def analyse(articles, opts: ClaimwireOptions, errors: list, story_index=None,
         tables[STORY_INDEX] = deduped["index"]
 
     if not opts.no_claims:
-        from transforms.claims import AggregateStoryClaims, ExtractClaims
         extracted = articles | "ExtractClaims" >> ExtractClaims()
         tables[CLAIMS] = extracted.claims
         errors.append(extracted.errors)
@@ -147,9 +147,6 @@ def build_streaming_pipeline(p: beam.Pipeline, opts: ClaimwireOptions, ticks=Non
     from apache_beam.transforms.window import FixedWindows
     from apache_beam.utils.timestamp import MAX_TIMESTAMP
 
-    from pipeline.follow import load_seen
-    from transforms.parquet import WriteWindowedTable
-    from transforms.streaming import DedupEntries, PollFeeds
 
     policy = opts.fetch_policy()
     started = dt.datetime.now(dt.timezone.utc)

@@ -6,6 +6,7 @@ import time
 
 import apache_beam as beam
 
+from pipeline.assembly import build_pipeline
 from schemas import dataset
 from transforms.stories import rebuild_story_tables
 
@@ -18,7 +19,6 @@ def prepare(output: str) -> None:
 def run_staged(options, opts, **build_kwargs):
     """Runs the batch pipeline into a fresh staging directory of opts.output; returns (the Beam result, the
     staging directory). Nothing is left behind when the pipeline raises."""
-    from pipeline.assembly import build_pipeline
     staging = dataset.staging_dir(opts.output)
     try:
         p = beam.Pipeline(options=options)

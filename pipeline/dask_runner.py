@@ -37,6 +37,7 @@ from apache_beam.runners.dask import transform_evaluator as evaluator
 from apache_beam.runners.dask.transform_evaluator import TRANSLATIONS, DaskBagWindowedIterator, Flatten, NoOp
 from apache_beam.transforms.sideinputs import SideInputMap
 
+
 def _only_tag(bag, tag):
     """The values of one output of a multi-output ParDo's bag (tag None: its main output)."""
     from apache_beam.pvalue import TaggedOutput

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from transforms.http_client import FetchPolicy
+from claimcore.http_client import FetchPolicy
 
 
 class ClaimwireOptions(PipelineOptions):

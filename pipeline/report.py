@@ -15,8 +15,8 @@ import os
 import sys
 import time
 
+from claimcore.figures import family_label
 from schemas import dataset
-from transforms.figures import family_label
 
 REPORT_FORMAT = "claimwire-report/1"
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]

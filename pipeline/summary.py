@@ -4,10 +4,10 @@ from __future__ import annotations
 import collections
 import os
 
+from claimcore.figures import family_label
 from schemas import TABLES
 from schemas.dataset import read_table
 from transforms.common import NAMESPACE
-from transforms.figures import family_label
 
 
 def stage_counters(result) -> dict[str, dict[str, int]]:

@@ -47,7 +47,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from schemas.records import ARTICLES, CLAIMS, ERRORS, FEED_STATE, STORIES, STORY_CLAIMS, STORY_INDEX, Table, stable_id
+from schemas.records import (
+    ARTICLES,
+    CLAIMS,
+    ERRORS,
+    FEED_STATE,
+    STORIES,
+    STORY_CLAIMS,
+    STORY_INDEX,
+    Table,
+    stable_id,
+    to_table,
+)
 
 FORMAT = "claimwire-dataset/1"
 MANIFEST = "_manifest.json"
@@ -343,7 +354,6 @@ def _keep_one_file(root: str, staging: str, manifest: dict, table: Table, moves:
             deletes.append(join(root, placeholder))
         return
     ready = join(staging, "_final", placeholder)
-    from schemas.records import to_table
     write_arrow(ready, to_table(table, []))
     moves.append([ready, join(root, placeholder)])
     manifest["tables"][table.name] = [placeholder]
@@ -424,7 +434,6 @@ def apply_journal(root: str, journal: dict, derive) -> None:
         for table in DERIVED:
             if table.name not in derived:
                 continue
-            from schemas.records import to_table
             keep = join(root, manifest["tables"][table.name][0])
             rows = derived[table.name]
             write_arrow(keep, rows if isinstance(rows, pa.Table) else to_table(table, rows))

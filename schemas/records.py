@@ -58,7 +58,7 @@ ARTICLES = Table("articles", "articles.v1", _schema(
     ("author", pa.string()),
     ("published_at", TS),
     # where published_at came from: input (feed entry / JSONL field), html (htmldate), url (a date in the URL
-    # path), text (the dateline); null when no date was found (transforms/dates.py). New nullable column.
+    # path), text (the dateline); null when no date was found (claimcore/dates.py). New nullable column.
     ("date_source", pa.string()),
     ("language", pa.string()),
     ("text", pa.string()),
@@ -102,7 +102,7 @@ STORIES = Table("stories", "stories.v1", _schema(
 CLAIMANT = pa.struct([("text", pa.string()), ("canonical", pa.string()), ("label", pa.string())])
 
 # claims.v2 (was v1): every figure is a claim (counts without a unit too); unit_family has a new vocabulary
-# (transforms/figures.py: count, count:<class>, money:<ISO code>, percent, points, duration, age, length …);
+# (claimcore/figures.py: count, count:<class>, money:<ISO code>, percent, points, duration, age, length …);
 # new columns for ranges, vague magnitudes, the figure's and the claimant's offsets.
 CLAIMS = Table("claims", "claims.v2", _schema(
     ("claim_id", pa.string()),

@@ -4,11 +4,12 @@ import os
 
 import pytest
 
+from claimcore.attribution_model import ArticleAnalyzer, AttributionTagger, link_attributions, resolve_attribution_dir
+from claimcore.claims import extract_claims
+from claimcore.entities import canonicalize_entities
+from claimcore.ner_model import NerTagger, resolve_model_dir
+from claimcore.text import split_words
 from training.polnear import read_split, word_roles
-from transforms.attribution_model import ArticleAnalyzer, AttributionTagger, link_attributions, resolve_attribution_dir
-from transforms.claims import extract_claims
-from transforms.entities import canonicalize_entities
-from transforms.ner_model import NerTagger, resolve_model_dir, split_words
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +51,9 @@ def test_training_a_head_with_a_teacher_writes_a_head_bound_to_its_encoder(tmp_p
     head, started from its weights; the head it writes records both, is bound to the encoder's graph and runs."""
     import json
 
+    from claimcore.attribution_model import encoder_graph_sha256
     from models import model_path
     from training.train_attribution import main as train_head
-    from transforms.attribution_model import encoder_graph_sha256
     (tmp_path / "train" / "text").mkdir(parents=True)
     (tmp_path / "train" / "attributions").mkdir()
     for k in range(4):
@@ -111,6 +112,7 @@ def test_each_shipped_head_matches_its_encoder_and_is_the_one_it_gets(ner, head)
     """The default pair is v1; --ner-model claimwire-ner-v2 gets the v2 head without naming it."""
     import hashlib
     import json
+
     from models import DEFAULT_NER_MODEL, model_path
     meta = json.load(open(os.path.join(model_path(head), "claimwire_attribution.json")))
     graph = os.path.join(model_path(ner), "model.int8.onnx")
@@ -171,8 +173,8 @@ def test_the_shipped_encoder_graphs_take_no_mask_and_an_older_graph_still_gets_o
     import onnx
     from onnx import TensorProto, helper
 
+    from claimcore.ner_model import OnnxBackend
     from models import model_path
-    from transforms.ner_model import OnnxBackend
     shipped = OnnxBackend(os.path.join(model_path(model), "model.int8.onnx"))
     assert not shipped.takes_mask
     if model.startswith("claimwire-ner"):  # padding would be attended to: refused, not run
@@ -202,12 +204,12 @@ def test_the_shipped_heads_run_their_int8_graph_exported_from_their_weights(head
     from and to its own bytes."""
     import json
 
+    from claimcore.attribution_model import HEAD_FILE, HEAD_ONNX_FILE, file_sha256
     from models import model_path
-    from transforms.attribution_model import HEAD_FILE, HEAD_ONNX_FILE, _file_sha256
     model_dir = model_path(head)
     graph = json.load(open(os.path.join(model_dir, "claimwire_attribution.json")))["int8_graph"]
-    assert graph["head_sha256"] == _file_sha256(os.path.join(model_dir, HEAD_FILE))
-    assert graph["graph_sha256"] == _file_sha256(os.path.join(model_dir, HEAD_ONNX_FILE))
+    assert graph["head_sha256"] == file_sha256(os.path.join(model_dir, HEAD_FILE))
+    assert graph["graph_sha256"] == file_sha256(os.path.join(model_dir, HEAD_ONNX_FILE))
     assert AttributionTagger.load(model_dir).backend == "onnx-int8"
     assert AttributionTagger.load(model_dir, backend="torch").backend == "torch"
 
@@ -216,7 +218,7 @@ def test_int8_head_tags_the_seeds_as_the_fp32_head_does(analyzer):
     """Same roles on the two seed articles, word for word except for a few borderline words, and the same claims."""
     import numpy as np
 
-    from transforms.attribution_model import layout_features
+    from claimcore.attribution_model import layout_features
     int8 = AttributionTagger.load(resolve_attribution_dir(None))
     fp32 = AttributionTagger.load(resolve_attribution_dir(None), backend="torch")
     for name in sorted(os.listdir(SEEDS)):
@@ -240,7 +242,8 @@ def test_a_stale_int8_graph_is_never_run(tmp_path):
 
     from safetensors.torch import load_file, save_file
 
-    from transforms.attribution_model import HEAD_FILE, HEAD_ONNX_FILE, _file_sha256, export_head_onnx
+    from claimcore.attribution_model import HEAD_FILE, HEAD_ONNX_FILE, file_sha256
+    from training.export_onnx import export_head_onnx
     shipped = resolve_attribution_dir(None)
     copy = tmp_path / "head"
     shutil.copytree(shipped, copy)
@@ -254,7 +257,7 @@ def test_a_stale_int8_graph_is_never_run(tmp_path):
     shutil.copy(os.path.join(shipped, HEAD_FILE), copy / HEAD_FILE)
     os.remove(copy / HEAD_ONNX_FILE)
     export_head_onnx(str(copy))
-    assert _file_sha256(str(copy / HEAD_ONNX_FILE)) == _file_sha256(os.path.join(shipped, HEAD_ONNX_FILE))
+    assert file_sha256(str(copy / HEAD_ONNX_FILE)) == file_sha256(os.path.join(shipped, HEAD_ONNX_FILE))
     assert AttributionTagger.load(str(copy)).backend == "onnx-int8"
 
 

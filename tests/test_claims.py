@@ -5,9 +5,9 @@ import sys
 
 import pytest
 
-from transforms.claims import extract_claims, story_claim_records
-from transforms.entities import actor_name, canonical_name, canonicalize_entities
-from transforms.ner_model import NerTagger, resolve_model_dir
+from claimcore.claims import extract_claims, story_claim_records
+from claimcore.entities import actor_name, canonical_name, canonicalize_entities
+from claimcore.ner_model import NerTagger, resolve_model_dir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
@@ -22,7 +22,7 @@ def tagger():
 @pytest.fixture(scope="module")
 def seed_claims(tagger):
     """The seeds through what the pipeline runs: NER and the attribution head in one pass, then the claims."""
-    from transforms.attribution_model import ArticleAnalyzer, AttributionTagger, resolve_attribution_dir
+    from claimcore.attribution_model import ArticleAnalyzer, AttributionTagger, resolve_attribution_dir
     analyzer = ArticleAnalyzer(tagger, AttributionTagger.load(resolve_attribution_dir(None)))
     out = {}
     for doc in GOLD["story"]["same_story"]:
@@ -272,7 +272,7 @@ def test_a_figure_describing_a_named_source_and_names_inside_the_quote_are_not_c
     """Through the model as the pipeline runs it: a figure inside a named source's phrase ("said 23-year-old
     Ryosuke Kinoshita") gets no claimant from the cue rules (they gave "Japan"), and a description after a quote
     does not resolve to a name inside that quote (it gave "Putin")."""
-    from transforms.attribution_model import ArticleAnalyzer, AttributionTagger, resolve_attribution_dir
+    from claimcore.attribution_model import ArticleAnalyzer, AttributionTagger, resolve_attribution_dir
     analyzer = ArticleAnalyzer(tagger, AttributionTagger.load(resolve_attribution_dir(None)))
 
     def claimants(text):
@@ -393,7 +393,7 @@ def test_extract_claims_never_raises_on_random_text():
     from hypothesis import example, given, settings
     from hypothesis import strategies as st
 
-    from transforms.claims import extract_claims
+    from claimcore.claims import extract_claims
 
     texts = st.one_of(st.text(max_size=300), st.lists(st.sampled_from(NEWSY), max_size=60).map(" ".join))
 
@@ -443,7 +443,7 @@ def test_extract_claims_never_raises_on_random_text():
 def test_near_spellings_are_searched_in_prose_not_in_rosters():
     """Near spellings compare every pair of an article's names; a roster of thousands took minutes. Above
     MAX_NAMES_FOR_NEAR_SPELLINGS names of a type only surnames resolve."""
-    from transforms.entities import MAX_NAMES_FOR_NEAR_SPELLINGS
+    from claimcore.entities import MAX_NAMES_FOR_NEAR_SPELLINGS
     prose = [{"text": "Mohammad Al-Sharif", "label": "PER"}, {"text": "Mohammed Alsharif", "label": "PER"},
              {"text": "Austin", "label": "PER"}, {"text": "Lloyd Austin", "label": "PER"}]
     assert [e["canonical"] for e in canonicalize_entities(prose)] == \
@@ -456,7 +456,7 @@ def test_near_spellings_are_searched_in_prose_not_in_rosters():
 def test_the_cue_rules_reach_a_bounded_number_of_words_in_a_sentence_without_stops():
     """A list with no full stop is one 'sentence' of thousands of words; the cue rules search RULES_REACH words
     either side of each figure (the whole sentence made the claims step quadratic). Claims near a cue keep it."""
-    from transforms.claims import RULES_REACH
+    from claimcore.claims import RULES_REACH
     text = "Officials said " + " and ".join(f"{i + 2} crates" for i in range(3 * RULES_REACH))
     claims = extract_claims({"article_id": "a", "text": text, "entities": []})
     cued = {c["value"] for c in claims if c["cue"] == "said"}

@@ -3,7 +3,8 @@ LocalCluster gives the same rows as the DirectRunner."""
 import duckdb
 import pytest
 
-from pipeline.cli import _default_runner, main
+from pipeline.cli import main
+from pipeline.commands import _default_runner
 
 
 def q(sql):
@@ -63,10 +64,10 @@ def test_wheel_for_setup_file_ships_the_model(tmp_path):
     """Remote workers (Dataflow, Flink, Dask) get the package from setup.py: the wheel must carry the NER model."""
     import glob
     import os
+    import shutil
     import subprocess
     import sys
     import zipfile
-    import shutil
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     src = tmp_path / "src"  # pip builds in the tree it is given: a copy keeps build/ out of the checkout
     shutil.copytree(root, src, ignore=shutil.ignore_patterns(".venv", ".git", "out", "build", "*.egg-info",

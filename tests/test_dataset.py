@@ -135,9 +135,9 @@ def test_the_same_archive_under_a_new_claims_version_loses_no_earlier_row(a_then
     monkeypatch.setattr(dataset, "RUN_VERSIONED", (dataset.ARTICLES, dataclasses.replace(CLAIMS, version="claims.v9"),
                                                    dataset.ERRORS))
     # the new version's extractor gives other claim ids, as claims.v2's unit names did
-    import transforms.claims
-    real_id = transforms.claims.stable_id
-    monkeypatch.setattr(transforms.claims, "stable_id", lambda *parts, **kw: real_id("v9", *parts, **kw))
+    import claimcore.claims
+    real_id = claimcore.claims.stable_id
+    monkeypatch.setattr(claimcore.claims, "stable_id", lambda *parts, **kw: real_id("v9", *parts, **kw))
     assert run(out, archives[0]) == 0
     assert files_before <= {str(p.relative_to(out)) for p in out.rglob("run-*.parquet")}
     after = snapshot(out)

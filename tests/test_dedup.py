@@ -11,10 +11,23 @@ import apache_beam as beam
 import numpy as np
 from apache_beam.testing.test_pipeline import TestPipeline
 
-from transforms.dedup import (ConnectedComponents, DeduplicateStories, StoryParams, UnionFind, average_link,
-                              band_keys, block_member, entity_keys, figures, minhash, name_key, pair_score,
-                              resolve_component, score_matrix, story_pairs)
-from transforms.extract import article_record
+from claimcore.extraction import article_record
+from claimcore.story_grouping import (
+    StoryParams,
+    UnionFind,
+    average_link,
+    band_keys,
+    block_member,
+    entity_keys,
+    figures,
+    minhash,
+    name_key,
+    pair_score,
+    resolve_component,
+    score_matrix,
+    story_pairs,
+)
+from transforms.dedup import ConnectedComponents, DeduplicateStories
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "samples"))
@@ -171,14 +184,15 @@ def test_story_pairs_respect_time_window_and_score_evidence():
 
 
 def test_months_named_in_text():
-    from transforms.dates import text_months
+    from claimcore.dates import text_months
     assert text_months("On Dec. 11 the Interior Department, as in March and on May 3, said") == {12, 3, 5}
     assert text_months("Officials may act in Augusta. MARCH") == set()  # the verb, a city, no capital M-arch
 
 
 def test_dense_blocks_use_an_ivf_index_that_finds_the_exact_neighbours_whatever_the_threads():
     import faiss
-    from transforms.dedup import _neighbours
+
+    from claimcore.story_grouping import _neighbours
     rng = np.random.default_rng(3)
     centres = rng.normal(size=(300, 64)).astype(np.float32)
     # loose clusters, so that neighbours often sit in another k-means cell (one probed cell finds ~0.91)
@@ -290,7 +304,7 @@ def test_dates_are_inferred_with_their_source():
 
 
 def test_all_number_datelines_are_read_only_where_the_order_is_known():
-    from transforms.dates import date_from_text
+    from claimcore.dates import date_from_text
 
     def day(text):
         d = date_from_text(text)
@@ -346,7 +360,7 @@ def test_dated_and_undated_copies_of_one_event_are_one_story():
 def test_shipped_embedder_is_int8_onnx_batch_independent_and_close_to_pytorch():
     """The default story embedder is the int8 ONNX graph of models/claimwire-embed-v1; each text's vector is its
     own (the order and company of a batch change no bit) and within 0.02 cosine of PyTorch fp32's."""
-    from transforms.embed import SentenceEncoder, package_encoder_dir, title_and_lead
+    from claimcore.embedder import SentenceEncoder, package_encoder_dir, title_and_lead
     arts, _ = corpus()
     texts = [title_and_lead(a) for a in arts[:12]]
     onnx = SentenceEncoder()
@@ -381,15 +395,15 @@ def test_bench_stories_detokenizes_ecbplus_numbers_and_dates():
 def test_an_article_whose_signals_fail_is_grouped_written_and_dead_lettered(monkeypatch):
     """One article's text that breaks a story signal (before: '5e400' overflowed the figure parser and stopped the
     whole job at DeduplicateStories/Signature) becomes a dead letter; it and its neighbours are still written."""
-    import transforms.dedup as dedup_module
-    real = dedup_module.figures
+    import claimcore.story_grouping as grouping_module
+    real = grouping_module.figures
 
     def fragile(text):
         if "unreadable" in text:
             raise OverflowError("Numerical result out of range")
         return real(text)
 
-    monkeypatch.setattr(dedup_module, "figures", fragile)
+    monkeypatch.setattr(grouping_module, "figures", fragile)
     articles = [article_record(text=f"Officials said {n} people attended the {kind} summit in Geneva on Monday.",
                                url=f"https://example.com/{n}", title=f"Summit {kind}",
                                published_at="2024-10-14T08:00:00Z")

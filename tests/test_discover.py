@@ -6,9 +6,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import duckdb
 import pytest
 
+from claimcore.http_client import FetchPolicy
 from pipeline.cli import main
 from transforms.discover import DiscoverSiteFeeds
-from transforms.http_client import FetchPolicy
 
 RSS = ('<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item><title>One</title>'
        '<link>{base}/story-1.html</link><guid>1</guid><pubDate>Mon, 21 Oct 2024 10:00:00 GMT</pubDate></item>'

@@ -1,8 +1,8 @@
-"""The figure parser (transforms/figures.py): every kind of news figure, and what is not a figure."""
+"""The figure parser (claimcore/figures.py): every kind of news figure, and what is not a figure."""
 import pytest
 
-from transforms.figures import family_label, parse_figures
-from transforms.ner_model import sentence_spans, split_words
+from claimcore.figures import family_label, parse_figures
+from claimcore.text import sentence_spans, split_words
 
 
 def figures(text):
@@ -86,11 +86,11 @@ def test_family_label():
 
 
 def test_unit_lexicon_file_is_what_the_script_writes():
-    """transforms/data/units.json is generated from quantulum3 (training/build_unit_lexicon.py); a new pin or new
+    """claimcore/data/units.json is generated from quantulum3 (training/build_unit_lexicon.py); a new pin or new
     unit choices must regenerate it."""
     import json
 
-    from transforms.figures import _UNITS, build_unit_lexicon
+    from claimcore.figures import _UNITS, build_unit_lexicon
     with open(_UNITS, encoding="utf-8") as f:
         assert json.load(f) == json.loads(json.dumps(build_unit_lexicon()))
 

@@ -7,12 +7,12 @@ import threading
 import time
 
 import duckdb
+import hostile_server
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import hostile_server
-from transforms.extract import ExtractionWorker
+from claimcore.extraction import ExtractionWorker
 from transforms.feeds import parse_feed
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -5,7 +5,7 @@ import time
 import pytest
 from werkzeug.wrappers import Response
 
-from transforms.http_client import FetchError, FetchPolicy, HttpClient, is_public_address
+from claimcore.http_client import FetchError, FetchPolicy, HttpClient, is_public_address
 
 
 def client(**kw):
@@ -115,7 +115,7 @@ def test_connection_uses_the_checked_address_not_a_second_lookup(httpserver, mon
     answer could be internal). Loopback stands in for a public address here; the name is looked up once."""
     import socket
 
-    import transforms.http_client as http_client
+    import claimcore.http_client as http_client
     httpserver.expect_request("/page").respond_with_data("public page")
     monkeypatch.setattr(http_client, "is_public_address", lambda ip: ip == "127.0.0.1")
     lookups = []

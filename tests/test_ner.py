@@ -11,8 +11,10 @@ from apache_beam.testing.util import assert_that, equal_to
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.ner_model import (NerTagger, bio_spans, iob1_to_bio, make_windows, read_model_meta,
-                                  resolve_model_dir, sentence_spans, span_f1, split_words)
+from claimcore.bio import bio_spans, iob1_to_bio
+from claimcore.ner_model import NerTagger, make_windows, read_model_meta, resolve_model_dir
+from claimcore.text import sentence_spans, split_words
+from training.conll import span_f1
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEED = os.path.join(ROOT, "samples", "seeds", "000_5ba0a06f1fe7a067.txt")
@@ -105,7 +107,7 @@ def test_seed_entities(tagger):
 
 
 def test_entity_rules_relabel_only_what_they_describe():
-    from transforms.entity_rules import apply_entity_rules
+    from claimcore.entity_rules import apply_entity_rules
 
     def run(sentence, tags, score=0.6):
         words = sentence.split()

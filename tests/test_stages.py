@@ -8,11 +8,12 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
+from claimcore.http_client import FetchPolicy
+from claimcore.text import content_hash
 from transforms.documents import ReadDocuments
-from transforms.extract import ExtractText, content_hash
+from transforms.extract import ExtractText
 from transforms.feeds import FetchFeeds, feed_sources, parse_feed
 from transforms.fetch_articles import FetchArticles, page_record
-from transforms.http_client import FetchPolicy
 
 SITE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "samples", "site")
 POLICY = FetchPolicy(min_host_delay=0, retries=0)
@@ -159,7 +160,7 @@ def test_a_page_is_decoded_as_its_header_or_meta_says():
 
 
 def test_extraction_time_limit_kills_and_recovers():
-    from transforms.extract import ExtractionWorker
+    from claimcore.extraction import ExtractionWorker
     body = open(os.path.join(SITE, "cnewslive", "marathon-record-falls.html"), "rb").read()
     w = ExtractionWorker(timeout=0.0001)
     assert w.run(body, None)["error"] == "extraction_timeout"
@@ -270,7 +271,7 @@ def test_json_files_and_news_please_output_are_read(tmp_path, monkeypatch):
 def test_control_characters_never_reach_the_records():
     """NUL and escape codes in an input's text, title or author (a broken export, a binary paste) are dropped at
     the record; line breaks and tabs stay. Before, they went through to the Parquet files and the HTML report."""
-    from transforms.extract import article_record
+    from claimcore.extraction import article_record
     rec = article_record(text="Officials\x00 said\x1b[31m 3,000\ttroops\narrived.\x7f", url=None, source_id="s",
                          title="Title\x01\x02", author="A\x0cuthor")
     assert (rec["text"], rec["title"], rec["author"]) == ("Officials said[31m 3,000\ttroops\narrived.", "Title",

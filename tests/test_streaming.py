@@ -205,8 +205,9 @@ def test_an_undated_article_in_a_window_meets_the_dated_articles_of_its_arrival(
 
     from apache_beam.transforms.window import FixedWindows
 
-    from transforms.dedup import DeduplicateStories, StoryParams
-    from transforms.extract import article_record
+    from claimcore.extraction import article_record
+    from claimcore.story_grouping import StoryParams
+    from transforms.dedup import DeduplicateStories
     from transforms.ner import RecognizeEntities
     dated = article_record(
         text="North Korea has sent 1,500 special forces soldiers to Russia, South Korea's National Intelligence "

@@ -1,13 +1,13 @@
-"""Writes transforms/data/units.json, the unit lexicon of the figure parser, from quantulum3's unit data:
+"""Writes claimcore/data/units.json, the unit lexicon of the figure parser, from quantulum3's unit data:
 
     python -m training.build_unit_lexicon
 
-Run it after changing quantulum3's pin or the unit choices in transforms/data/figure_words.json;
+Run it after changing quantulum3's pin or the unit choices in claimcore/data/figure_words.json;
 tests/test_figures.py checks that the file is what this script writes.
 """
 import json
 
-from transforms.figures import _UNITS, build_unit_lexicon
+from claimcore.figures import _UNITS, build_unit_lexicon
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ as an opt-in model, is the 4-layer student of this command (models/claimwire-ner
 
 The student is the teacher with only --layers kept (its weights copied, so training starts close). It learns from
 (1) CoNLL-2003 train gold tags, (2) the teacher's tag distribution and (3) the teacher's hidden states at the
-layers the attribution head reads (transforms/ner_model.FEATURE_LAYERS), on CoNLL train and on PolNeAR train
+layers the attribution head reads (claimcore/ner_model.FEATURE_LAYERS), on CoNLL train and on PolNeAR train
 sentences (news text; the teacher's outputs are the only labels used from it; the attribution head's held-out
 articles and PolNeAR dev are left out). CoNLL dev (testa) chooses the epoch; test (testb) is scored once at the end.
 """
@@ -22,8 +22,11 @@ import time
 import numpy as np
 import torch
 
+from claimcore.ner_model import FEATURE_LAYERS, LABELS, WordEncoder, resolve_model_dir
+from claimcore.text import sentence_spans, split_words
+from training.polnear import read_split
+from training.train_attribution import holdout_indices
 from training.train_ner import batches, encode_corpus, evaluate
-from transforms.ner_model import FEATURE_LAYERS, LABELS, WordEncoder, resolve_model_dir, sentence_spans, split_words
 
 
 def polnear_sentences(articles, enc: WordEncoder, max_len: int, skip: set[int], limit: int):
@@ -64,7 +67,6 @@ def main(argv=None):
 
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
-    from training.train_attribution import holdout_indices
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
@@ -76,7 +78,6 @@ def main(argv=None):
     conll = encode_corpus(enc, os.path.join(args.conll, "eng.train"), args.max_len)
     dev = encode_corpus(enc, os.path.join(args.conll, "eng.testa"), 512)
     test = encode_corpus(enc, os.path.join(args.conll, "eng.testb"), 512)
-    from training.polnear import read_split
     polnear = read_split(args.polnear, "train")
     skip = set(holdout_indices(len(polnear), 60, 13))  # training/train_attribution.py's held-out articles
     news = polnear_sentences(polnear, enc, args.max_len, skip, args.polnear_sentences)

@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 
-from transforms.embed import ONNX_FILE, package_encoder_dir
+from claimcore.embedder import ONNX_FILE, package_encoder_dir
 
 
 def main(argv=None) -> None:
@@ -41,7 +41,7 @@ def main(argv=None) -> None:
         torch.onnx.export(LastHidden(model), (ids,), fp32, input_names=["input_ids"],
                           output_names=["last_hidden_state"], opset_version=17, dynamo=False,
                           dynamic_axes={"input_ids": {0: "b", 1: "t"}, "last_hidden_state": {0: "b", 1: "t"}})
-        # per-channel weight scales, as for the NER graph (transforms/ner_model.quantize_onnx)
+        # per-channel weight scales, as for the NER graph (claimcore/ner_model.quantize_onnx)
         quantize_dynamic(fp32, os.path.join(args.out, ONNX_FILE), weight_type=QuantType.QInt8, per_channel=True)
     for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "config.json"):
         shutil.copy(os.path.join(src, name), os.path.join(args.out, name))

@@ -5,7 +5,7 @@
 
 Steps: (1) the encoder's NER graph (its model.int8.onnx, the one the pipeline runs) encodes every
 PolNeAR train article sentence by sentence, exactly as at inference; the features are cached under --cache; (2) the
-head (transforms/attribution_model.build_head) trains on train minus --holdout articles, which choose the epoch;
+head (claimcore/attribution_model.build_head) trains on train minus --holdout articles, which choose the epoch;
 (3) the best epoch's weights are written with their recipe and holdout scores, and (4) their int8 graph
 (head.int8.onnx, what the pipeline runs). PolNeAR dev is never read here: bench/attribution.py scores it.
 """
@@ -19,10 +19,21 @@ import time
 
 import numpy as np
 
+from claimcore.attribution_model import (
+    HEAD_FILE,
+    LABELS,
+    MODEL_FORMAT,
+    AttributionTagger,
+    build_head,
+    encoder_graph_sha256,
+    layout_features,
+)
+from claimcore.bio import viterbi_bio
+from claimcore.ner_model import NerTagger, resolve_model_dir
+from models import model_path
+from training.conll import span_f1
+from training.export_onnx import export_head_onnx
 from training.polnear import read_split, word_roles
-from transforms.attribution_model import (HEAD_FILE, LABELS, MODEL_FORMAT, build_head, encoder_graph_sha256,
-                                          layout_features)
-from transforms.ner_model import NerTagger, resolve_model_dir, span_f1
 
 
 def encode_articles(articles, encoder_dir: str, cache_dir: str, split: str):
@@ -50,8 +61,6 @@ def teacher_probabilities(articles, teacher_dir: str, cache_dir: str, data) -> l
     encoder its claimwire_attribution.json names under models/); the same words as `data`'s, article by article."""
     import torch
 
-    from models import model_path
-    from transforms.attribution_model import AttributionTagger
     with open(os.path.join(teacher_dir, "claimwire_attribution.json"), encoding="utf-8") as f:
         encoder_dir = model_path(json.load(f)["encoder"])
     teacher = AttributionTagger.load(teacher_dir, encoder_dir, backend="torch")
@@ -77,7 +86,6 @@ def evaluate(head, data) -> dict:
     """Span-level micro F1 over the three roles (exact spans), after constrained decoding."""
     import torch
 
-    from transforms.ner_model import viterbi_bio
     head.eval()
     gold, pred = [], []
     with torch.inference_mode():
@@ -194,7 +202,6 @@ def main(argv=None) -> None:
             "history": history, "best_holdout_span_f1": round(best, 4)}
     with open(os.path.join(args.out, "claimwire_attribution.json"), "w", encoding="utf-8") as f:
         json.dump(meta, f, indent=1)
-    from transforms.attribution_model import export_head_onnx
     export_head_onnx(args.out)  # the int8 graph the pipeline runs (its holdout figures: bench/attribution.py)
     print(f"wrote {args.out} (best holdout span F1 {best:.4f})")
 

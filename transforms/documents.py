@@ -13,9 +13,10 @@ import os
 
 import apache_beam as beam
 
+from claimcore.dates import implausible_published, parse_date
+from claimcore.extraction import article_record
+from claimcore.text import CONTROL_CHARS
 from transforms.common import ERRORS, CountingDoFn
-from transforms.dates import implausible_published
-from transforms.extract import CONTROL_CHARS, article_record, parse_date
 from transforms.feeds import JSON_FEED_VERSION
 from transforms.fetch_articles import page_record
 

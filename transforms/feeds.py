@@ -11,8 +11,8 @@ from urllib.parse import urljoin, urlsplit
 
 import apache_beam as beam
 
+from claimcore.http_client import FetchError, FetchPolicy, HttpClient, host_key
 from transforms.common import ERRORS, CountingDoFn
-from transforms.http_client import FetchError, FetchPolicy, HttpClient, host_key
 
 
 def _is_feed_document(data: bytes) -> bool:

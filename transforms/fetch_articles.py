@@ -5,9 +5,9 @@ import datetime as dt
 
 import apache_beam as beam
 
+from claimcore.http_client import FetchError, FetchPolicy, HttpClient
+from claimcore.urls import canonicalize_url
 from transforms.common import ERRORS, CountingDoFn
-from transforms.http_client import FetchError, FetchPolicy, HttpClient
-from transforms.urls import canonicalize_url
 
 
 def page_record(*, url, final_url, body: bytes, content_type=None, fetched_at=None, entry=None,

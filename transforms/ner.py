@@ -12,10 +12,10 @@ from typing import Any, Iterable, Optional, Sequence
 import apache_beam as beam
 from apache_beam.ml.inference.base import ModelHandler, RunInference
 
+from claimcore.attribution_model import ArticleAnalyzer, AttributionTagger, resolve_attribution_dir
+from claimcore.entities import canonicalize_entities
+from claimcore.ner_model import NerTagger, resolve_model_dir
 from transforms.common import ERRORS, CountingDoFn, OncePerText
-from transforms.entities import canonicalize_entities
-from transforms.attribution_model import ArticleAnalyzer, AttributionTagger, resolve_attribution_dir
-from transforms.ner_model import NerTagger, resolve_model_dir
 
 
 class NerModelHandler(ModelHandler[dict, tuple, ArticleAnalyzer]):

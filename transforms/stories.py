@@ -7,6 +7,8 @@ import collections
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
+from claimcore.claims import story_claim_records
+from claimcore.story_grouping import block_keys
 from schemas import STORIES, STORY_CLAIMS, STORY_INDEX, dataset, to_table
 from transforms.common import CountingDoFn
 
@@ -82,7 +84,6 @@ def rebuild_story_tables(root: str, manifest: dict, changed: list[str] | None = 
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from transforms.claims import story_claim_records
     index = dataset.read_table(root, STORY_INDEX, ["article_id", "story_id", "thread_id"], manifest)
     story_of = dict(zip(index.column("article_id").to_pylist(), index.column("story_id").to_pylist())) \
         if index is not None else {}
@@ -156,7 +157,6 @@ class LiveIndexRows(CountingDoFn):
     def start_bundle(self):
         import pyarrow.parquet as pq
 
-        from transforms.dedup import block_keys
         for path in dataset.committed_files(self.output_dir, STORY_INDEX):
             if path in self.read_files:
                 continue

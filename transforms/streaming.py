@@ -15,13 +15,13 @@ from __future__ import annotations
 import apache_beam as beam
 from apache_beam.coders import PickleCoder, VarIntCoder
 from apache_beam.transforms.timeutil import TimeDomain
-from apache_beam.typehints import KV, Any
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
+from apache_beam.typehints import KV, Any
 from apache_beam.utils.timestamp import Duration
 
+from claimcore.urls import canonicalize_url
 from transforms.common import ERRORS, CountingDoFn
 from transforms.feeds import FEED_STATE_TAG, FetchAndParseFeed
-from transforms.urls import canonicalize_url
 
 
 class PollFeed(FetchAndParseFeed):

@@ -1,7 +1,7 @@
 """The one figure parser: every number a news reader calls a figure, with its value, range, unit and unit family.
 
 Used by claims (transforms/claims.py) and by story signals (transforms/dedup.py); bench/quantities.py measures
-it on third-party quantity sets. Works over `transforms.ner_model.split_words` words, so offsets agree with the
+it on third-party quantity sets. Works over `claimcore.text.split_words` words, so offsets agree with the
 entities and the attribution spans.
 
 - Numbers: digits (3,000 / 1.5 / 2 1/2 / 3k / 12,000-strong / 200lbs / 12,34,567 / 10 000 / 4e14 / 2.48×10−5),
@@ -19,7 +19,7 @@ entities and the attribution spans.
 - Not figures: years, dates, times, phone numbers, ordinals, page furniture "(1)" and numbers inside names
   (Boeing 737, Section 427).
 
-Word lists live in transforms/data/figure_words.json, not in code.
+Word lists live in claimcore/data/figure_words.json, not in code.
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Sequence
 
-from transforms.ner_model import stop_words
+from claimcore.text import stop_words
 
 PARSER = "figures/1"
 _DATA = os.path.join(os.path.dirname(__file__), "data", "figure_words.json")

@@ -19,6 +19,7 @@ about (story grouping's "when" evidence for articles, dated or not).
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import re
 
 DATE_SOURCES = ("input", "html", "url", "file", "text")
@@ -174,3 +175,39 @@ def infer_published(url: str | None, text: str | None, now: dt.datetime | None =
         if d is not None and implausible_published(d, now) is None:
             return d, source
     return None, None
+
+
+UNIX_MILLISECONDS_FROM = 1e11  # a Unix time above this is in milliseconds (1e11 seconds is the year 5138)
+
+
+def parse_date(value) -> dt.datetime | None:
+    """A publication date as exports write it: ISO 8601 ("2024-10-17T10:00:00Z"), RFC 2822 as in RSS ("Thu, 17
+    Oct 2024 10:00:00 GMT") or a Unix time in seconds or milliseconds (a number); a datetime passes through. No
+    zone is UTC. None for anything else."""
+    if isinstance(value, bool) or value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    if isinstance(value, (int, float)):
+        try:
+            seconds = value / 1000 if abs(value) > UNIX_MILLISECONDS_FROM else value
+            return dt.datetime.fromtimestamp(seconds, dt.timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return None
+    text = str(value).strip()
+    if text.isdigit() and len(text) in (9, 10, 12, 13):  # a Unix time written as a string ("20241017" is ISO)
+        return parse_date(int(text))
+    try:
+        d = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            d = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+    return d if d.tzinfo else d.replace(tzinfo=dt.timezone.utc)
+
+
+def usable_date(value) -> dt.datetime | None:
+    """parse_date's date when it can be a publication date (claimcore/dates.implausible_published), else None."""
+    date = parse_date(value)
+    return date if date is not None and implausible_published(date) is None else None

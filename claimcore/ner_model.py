@@ -9,43 +9,21 @@ signals. Before every Capitalized word we insert the vocabulary's `[unused1]` to
 """
 from __future__ import annotations
 
-import bisect
 import functools
 import json
 import os
-import re
-import threading
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from transforms.entity_rules import apply_entity_rules
+from claimcore.bio import bio_spans, viterbi_bio
+from claimcore.entity_rules import apply_entity_rules
+from claimcore.text import Word, sentence_spans, split_words
+from models import DEFAULT_NER_MODEL, local_model_dir
 
 LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
 MODEL_FORMAT = "claimwire-ner/1"
 TITLE_MARKER = "[unused1]"
 UPPER_MARKER = "[unused2]"
-
-# Words as CoNLL-2003 tokenizes them: abbreviations (U.S.), words with inner hyphens/apostrophes/periods,
-# numbers with separators, and every other non-space character on its own.
-_WORD_RE = re.compile(
-    r"(?:[A-Za-z]\.){2,}"  # U.S. / U.N.
-    r"|['’]s\b"  # the possessive is its own token, as in CoNLL ("Korea 's")
-    r"|\w+(?:[-.,]\w+|['’](?!s\b)\w+)*"  # Sun-won, O'Neil, 3,000, 1.5
-    r"|[^\w\s]",
-    re.UNICODE,
-)
-
-
-@dataclass(frozen=True)
-class Word:
-    text: str
-    start: int
-    end: int
-
-
-def split_words(text: str) -> list[Word]:
-    """Tokenizes text into words with character offsets; text[w.start:w.end] == w.text always."""
-    return [Word(m.group(), m.start(), m.end()) for m in _WORD_RE.finditer(text)]
 
 
 def case_marker(word: str) -> str | None:
@@ -55,32 +33,6 @@ def case_marker(word: str) -> str | None:
     if len(letters) > 1 and all(c.isupper() for c in letters):
         return UPPER_MARKER
     return TITLE_MARKER
-
-
-def iob1_to_bio(tags: Sequence[str]) -> list[str]:
-    """CoNLL-2003 uses IOB1 (B- only between adjacent same-type chunks); the model is trained on BIO."""
-    out, prev = [], "O"
-    for tag in tags:
-        if tag.startswith("I-"):
-            typ = tag[2:]
-            if prev == "O" or prev[2:] != typ:
-                tag = "B-" + typ
-        out.append(tag)
-        prev = tag
-    return out
-
-
-def bio_spans(tags: Sequence[str]) -> list[tuple[int, int, str]]:
-    """Word-index spans [start, end) with their type from BIO tags; a stray I- starts a new span."""
-    spans, start, typ = [], None, None
-    for i, tag in enumerate(list(tags) + ["O"]):
-        if tag == "O" or tag.startswith("B-") or (tag.startswith("I-") and tag[2:] != typ):
-            if start is not None:
-                spans.append((start, i, typ))
-                start, typ = None, None
-            if tag != "O":
-                start, typ = i, tag[2:]
-    return spans
 
 
 class WordEncoder:
@@ -185,51 +137,8 @@ def entities_from_word_tags(text: str, words: Sequence[Word], tags: Sequence[str
     return out
 
 
-def iter_conll(path: str) -> Iterable[tuple[list[str], list[str]]]:
-    """Sentences (words, BIO tags) of a CoNLL-2003 file (IOB1 on disk)."""
-    words, tags = [], []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.strip()
-            if not line or line.startswith("-DOCSTART-"):
-                if words:
-                    yield words, iob1_to_bio(tags)
-                words, tags = [], []
-                continue
-            parts = line.split()
-            words.append(parts[0])
-            tags.append(parts[-1])
-    if words:
-        yield words, iob1_to_bio(tags)
-
-
-def span_f1(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> dict:
-    """Entity-level micro P/R/F1, overall and per type (the CoNLL evaluation)."""
-    from collections import Counter
-    tp, n_gold, n_pred = Counter(), Counter(), Counter()
-    for g, p in zip(gold, pred):
-        gs, ps = set(bio_spans(g)), set(bio_spans(p))
-        for s in gs:
-            n_gold[s[2]] += 1
-        for s in ps:
-            n_pred[s[2]] += 1
-        for s in gs & ps:
-            tp[s[2]] += 1
-
-    def prf(t, g, p):
-        prec = t / p if p else 0.0
-        rec = t / g if g else 0.0
-        return {"precision": prec, "recall": rec, "f1": 2 * prec * rec / (prec + rec) if prec + rec else 0.0,
-                "support": g}
-
-    result = {typ: prf(tp[typ], n_gold[typ], n_pred[typ]) for typ in sorted(n_gold | n_pred)}
-    result["overall"] = prf(sum(tp.values()), sum(n_gold.values()), sum(n_pred.values()))
-    return result
-
-
 def resolve_model_dir(ref: str | None) -> str:
     """--ner-model: a local directory, else a hub id (for users with internet), default the shipped model."""
-    from models import DEFAULT_NER_MODEL, local_model_dir
     # else a hub id: transformers downloads it (never the default; fails offline with its own message)
     return local_model_dir(ref, DEFAULT_NER_MODEL) or ref
 
@@ -237,8 +146,7 @@ def resolve_model_dir(ref: str | None) -> str:
 ONNX_FILE = "model.int8.onnx"  # the quantized graph, when shipped, beside the safetensors weights
 
 
-
-# The encoder's word features that the attribution head (transforms/attribution_model.py) reads: a middle
+# The encoder's word features that the attribution head (claimcore/attribution_model.py) reads: a middle
 # layer (closer to the words: cue verbs, quotes) and the last one (entities), concatenated. One forward pass
 # gives the NER logits and these features. A model's claimwire_ner.json may name others (`feature_layers`: a
 # distilled student's layers that learned these of its teacher).
@@ -324,40 +232,6 @@ class OnnxBackend:
         return {"input_ids": input_ids}
 
 
-def export_onnx(model, path: str, layers: Sequence[int] = FEATURE_LAYERS) -> None:
-    """Exports the token classifier to ONNX with dynamic batch and sequence axes; outputs `logits` and
-    `features` (the hidden states of `layers`, concatenated).
-
-    The graph takes `input_ids` alone, no attention mask: every window is its own call at its own length, never
-    padded (NerTagger.tag_words), so the mask would be all ones. Without it the graph drops the mask arithmetic
-    in every layer. Measured, int8, one thread: 5.2 → 4.7 ms for 40 wordpieces, 17.0 → 13.6 ms for 128, with
-    outputs bit for bit those of the graph with a mask of ones (training/export_onnx.py checks that on re-export).
-    """
-    import torch
-
-    class WithFeatures(torch.nn.Module):
-        def __init__(self, inner):
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, input_ids):
-            out = self.inner(input_ids=input_ids, output_hidden_states=True)
-            return out.logits, torch.cat([out.hidden_states[k] for k in layers], -1)
-
-    model = WithFeatures(model.float().eval()).eval()
-    ids = torch.ones((1, 16), dtype=torch.long)
-    torch.onnx.export(model, (ids,), path, input_names=["input_ids"], output_names=["logits", "features"],
-                      opset_version=17, dynamo=False,
-                      dynamic_axes={"input_ids": {0: "b", 1: "t"}, "logits": {0: "b", 1: "t"},
-                                    "features": {0: "b", 1: "t"}})
-
-
-def quantize_onnx(src: str, dst: str) -> None:
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    # per-channel scales: -0.26 F1 points against fp32 on CoNLL test, where per-tensor scales cost -0.57
-    quantize_dynamic(src, dst, weight_type=QuantType.QInt8, per_channel=True)
-
-
 class NerTagger:
     """Runs the token classifier over whole articles: word split, markers, overlapping windows, one model call per
     window, word-level BIO decoding, entities with exact character offsets."""
@@ -370,7 +244,7 @@ class NerTagger:
         self.uses_markers = uses_markers
         self.max_pieces = max_pieces
         self.stride_words = stride_words
-        self.rules = True  # entity_rules.RULES_VERSION over the spans in predict() (transforms/entity_rules.py)
+        self.rules = True  # entity_rules.RULES_VERSION over the spans in predict() (claimcore/entity_rules.py)
         self.feature_dims = 0  # of the encoder features (FEATURE_LAYERS), known after the first window
 
     @classmethod
@@ -531,128 +405,6 @@ class AnalyzedText:
     tags: list
     entities: list
     features: object = None  # numpy (words × dims) or None
-
-
-_OPENING_QUOTES = {'"', "“", "'", "‘"}
-# abbreviations that spaCy ends a sentence on, though a number follows: "the No. 5 seed", "Art. 5 of the treaty"
-_BEFORE_A_NUMBER = re.compile(r"(?:^|\W)(?:No|Nos|Nr|Vol|Art|Fig|Sec|Ch|pp?)\.\s*$")
-_sentencizer_lock = threading.Lock()
-
-
-# Titles that news writes before a name and spaCy's English exceptions lack ("Lt. Gen. Ben Hodges", "Det. Joe
-# Smith said"): without them its sentencizer ends a sentence at the period, inside the name.
-_TITLE_ABBREVIATIONS = ("Lt", "Lieut", "Sgt", "Capt", "Cpt", "Col", "Maj", "Cpl", "Pvt", "Spc", "Cmdr", "Brig",
-                        "Supt", "Det", "Insp", "Atty", "Amb", "Pres", "Sec", "Hon", "Fr", "Msgr", "Ald", "Sr", "Ft",
-                        "Sens", "Reps", "Gens")
-
-
-@functools.lru_cache(maxsize=1)
-def _sentencizer():
-    """spaCy's tokenizer (its English abbreviation exceptions: Mr., Mrs., Dr., Gen., Sen., U.S., Jan., initials,
-    plus the titles above) with its rule-based sentencizer: no model file, ~300k words/s."""
-    import spacy
-    nlp = spacy.blank("en")
-    for title in _TITLE_ABBREVIATIONS:
-        nlp.tokenizer.add_special_case(title + ".", [{"ORTH": title + "."}])
-    nlp.add_pipe("sentencizer")
-    return nlp
-
-
-@functools.lru_cache(maxsize=1)
-def stop_words() -> frozenset:
-    """spaCy's English stop words (function words: 'who', 'should', 'among', 'that'): spaCy's list, not ours."""
-    from spacy.lang.en.stop_words import STOP_WORDS
-    return frozenset(STOP_WORDS)
-
-
-_PUNCTUATION_RUN = re.compile(r"[^\w\s]{64,}")
-
-
-@functools.lru_cache(maxsize=512)
-def sentence_start_offsets(text: str) -> tuple[int, ...]:
-    """Character offsets where sentences start (spaCy); an opening quote that spaCy leaves at the end of the
-    previous sentence ('arrived. "' | 'It is over') starts the next one."""
-    if not text.strip():
-        return ()
-    # spaCy peels a run of punctuation one character per pass (10,000 quote marks: 6 s); such a run holds no
-    # sentence boundary, so it is read as spaces of the same length (offsets stay those of `text`)
-    plain = _PUNCTUATION_RUN.sub(lambda m: " " * len(m.group()), text)
-    with _sentencizer_lock:  # one tokenizer shared by the process's threads
-        doc = _sentencizer()(plain)
-        sents = [(s.start_char, s.end_char, s[-1].text, s[-1].idx) for s in doc.sents]
-    starts = [start for start, _, _, _ in sents]
-    for k, (start, _, last, last_idx) in enumerate(sents[:-1]):
-        if (last in _OPENING_QUOTES and last_idx > start and text[last_idx - 1].isspace()
-                and last_idx + 1 < len(text) and not text[last_idx + 1].isspace()):
-            starts[k + 1] = last_idx
-        elif text[starts[k + 1]:starts[k + 1] + 1].isdigit() and \
-                _BEFORE_A_NUMBER.search(text, max(start, starts[k + 1] - 8), starts[k + 1]):
-            starts[k + 1] = None  # "the No. | 5 seed": one sentence
-    starts = [s for s in starts if s is not None]
-    # cached: the NER stage and the claims stage split the same article text (the same process, usually)
-    return tuple(sorted(set(starts)))
-
-
-def sentence_spans(text: str, words: Sequence[Word]) -> list[tuple[int, int]]:
-    """Word-index spans [start, end) of sentences: spaCy's abbreviation-aware boundaries ("Mr. Clyburn" stays one
-    sentence) plus every line break (paragraphs, headlines)."""
-    if not words:
-        return []
-    starts = sentence_start_offsets(text)
-    spans, start = [], 0
-    for i in range(1, len(words)):
-        gap_lo, gap_hi = words[i - 1].end, words[i].start
-        k = bisect.bisect_right(starts, gap_hi)
-        boundary = k > 0 and gap_lo <= starts[k - 1] <= gap_hi
-        if boundary or "\n" in text[gap_lo:gap_hi]:
-            spans.append((start, i))
-            start = i
-    spans.append((start, len(words)))
-    return spans
-
-
-@functools.lru_cache(maxsize=8)
-def _bio_constraints(labels: tuple[str, ...]):
-    """(allowed[prev, cur], start_ok[cur]) for BIO labels: an I-X only after B-X or I-X."""
-    import numpy as np
-    k = len(labels)
-    allowed = np.ones((k, k), dtype=bool)
-    start_ok = np.ones(k, dtype=bool)
-    for j, lab in enumerate(labels):
-        if lab.startswith("I-"):
-            start_ok[j] = False
-            for i, prev in enumerate(labels):
-                allowed[i, j] = prev[2:] == lab[2:] and prev != "O"
-    return allowed, start_ok
-
-
-def viterbi_bio(probs, labels: Sequence[str]) -> list[int]:
-    """The most probable label sequence in which every I-X follows B-X or I-X.
-
-    Greedy argmax can emit 'Park/B-PER Sun-won/I-ORG' and split one name in two; constrained decoding keeps
-    entities whole (measured: +0.4 F1 points on CoNLL-2003 test for this model). When the greedy path breaks no
-    constraint it is that sequence (the constraints only remove paths), so the dynamic programme runs only when it
-    does: most sentences, measured, need none."""
-    import numpy as np
-    n, k = probs.shape
-    if n == 0:
-        return []
-    allowed, start_ok = _bio_constraints(tuple(labels))
-    greedy = probs.argmax(1)
-    if start_ok[greedy[0]] and bool(allowed[greedy[:-1], greedy[1:]].all()):
-        return greedy.tolist()
-    logp = np.log(np.clip(probs, 1e-9, 1.0))
-    trans = np.where(allowed, 0.0, -1e9)
-    score = np.where(start_ok, logp[0], -1e9)
-    back = np.zeros((n, k), dtype=np.int64)
-    for t in range(1, n):
-        cand = score[:, None] + trans
-        back[t] = cand.argmax(0)
-        score = cand.max(0) + logp[t]
-    path = [int(score.argmax())]
-    for t in range(n - 1, 0, -1):
-        path.append(int(back[t, path[-1]]))
-    return path[::-1]
 
 
 def _has_onnxruntime() -> bool:

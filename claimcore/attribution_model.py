@@ -1,7 +1,7 @@
 """The attribution head (claimwire-attribution-v1 over claimwire-ner-v1, the default; v2 over v2): who says what, as
 word roles (Source / Cue / Content) over a whole article.
 
-The head reads the NER encoder's word features (transforms/ner_model.FEATURE_LAYERS, from the same forward pass
+The head reads the NER encoder's word features (claimcore/ner_model.FEATURE_LAYERS, from the same forward pass
 that tags entities) plus three layout bits (sentence start, paragraph start, quote mark), and runs dilated
 convolutions over the whole article, so a Content may span sentences and its Source may sit in the next one. Labels are
 BIO over the three PolNeAR roles; decoding is the same constrained Viterbi as NER. Trained by
@@ -18,7 +18,9 @@ import os
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from transforms.ner_model import bio_spans, viterbi_bio
+from claimcore.bio import bio_spans, viterbi_bio
+from claimcore.ner_model import ONNX_FILE, resolve_model_dir
+from models import DEFAULT_ATTRIBUTION_MODEL, MODELS_DIR, local_model_dir
 
 MODEL_FORMAT = "claimwire-attribution/1"
 LABELS = ["O", "B-SOURCE", "I-SOURCE", "B-CUE", "I-CUE", "B-CONTENT", "I-CONTENT"]
@@ -92,67 +94,7 @@ HEAD_FILE = "head.safetensors"
 HEAD_ONNX_FILE = "head.int8.onnx"
 
 
-def unrolled_head(head):
-    """The same function as `head`, for one article (words × in_dim → words × labels) with each dilated convolution
-    written as one matrix product over [h(t-d), h(t), h(t+d)]: the form an int8 matrix-product kernel runs
-    (ONNX Runtime's dynamic quantization leaves convolutions in fp32). Outputs match `head` to about 1e-5."""
-    import torch
-
-    class UnrolledHead(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.proj, self.out = head.proj, head.out
-            self.norms = torch.nn.ModuleList(b.norm for b in head.blocks)
-            self.dilations = [b.conv.dilation[0] for b in head.blocks]
-            self.mixes = torch.nn.ModuleList()
-            for b in head.blocks:
-                w = b.conv.weight  # (out, in, kernel 3)
-                mix = torch.nn.Linear(w.shape[1] * 3, w.shape[0])
-                mix.weight.data = w.permute(0, 2, 1).reshape(w.shape[0], -1).clone()
-                mix.bias.data = b.conv.bias.data.clone()
-                self.mixes.append(mix)
-
-        def forward(self, x):
-            h = torch.nn.functional.gelu(self.proj(x))
-            n = h.shape[0]
-            for d, mix, norm in zip(self.dilations, self.mixes, self.norms):
-                padded = torch.nn.functional.pad(h, (0, 0, d, d))  # zeros beyond the article, as the conv pads
-                taps = torch.cat([padded[0:n], padded[d:d + n], padded[2 * d:2 * d + n]], 1)
-                h = norm(h + torch.nn.functional.gelu(mix(taps)))
-            return self.out(h)
-
-    return UnrolledHead().eval()
-
-
-def export_head_onnx(model_dir: str) -> str:
-    """Writes HEAD_ONNX_FILE beside a head's weights (the unrolled head, dynamic int8 like the NER graph) and
-    records in claimwire_attribution.json which weights it came from, so a retrained head never runs a stale
-    graph. `python -m training.export_onnx models/claimwire-attribution-v2`."""
-    import tempfile
-
-    import torch
-
-    from transforms.ner_model import quantize_onnx
-    tagger = AttributionTagger.load(model_dir, backend="torch")
-    x = torch.zeros((16, tagger.meta["in_dim"]))
-    dst = os.path.join(model_dir, HEAD_ONNX_FILE)
-    with tempfile.TemporaryDirectory() as tmp:
-        fp32 = os.path.join(tmp, "head.fp32.onnx")
-        torch.onnx.export(unrolled_head(tagger.head), (x,), fp32, input_names=["features"], output_names=["logits"],
-                          opset_version=17, dynamo=False, dynamic_axes={"features": {0: "words"},
-                                                                        "logits": {0: "words"}})
-        quantize_onnx(fp32, dst)
-    meta_path = os.path.join(model_dir, "claimwire_attribution.json")
-    with open(meta_path, encoding="utf-8") as f:
-        meta = json.load(f)
-    meta["int8_graph"] = {"file": HEAD_ONNX_FILE, "head_sha256": _file_sha256(os.path.join(model_dir, HEAD_FILE)),
-                          "graph_sha256": _file_sha256(dst)}
-    with open(meta_path, "w", encoding="utf-8") as f:
-        json.dump(meta, f, indent=1)
-    return dst
-
-
-def _file_sha256(path: str) -> str:
+def file_sha256(path: str) -> str:
     import hashlib
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
@@ -220,7 +162,7 @@ def _onnx_session(model_dir: str, meta: dict):
     which already fill the cores); None when there is no graph for these exact weights or no onnxruntime."""
     graph = meta.get("int8_graph") or {}
     path = os.path.join(model_dir, graph.get("file") or HEAD_ONNX_FILE)
-    if not os.path.exists(path) or graph.get("head_sha256") != _file_sha256(os.path.join(model_dir, HEAD_FILE)):
+    if not os.path.exists(path) or graph.get("head_sha256") != file_sha256(os.path.join(model_dir, HEAD_FILE)):
         return None
     try:
         import onnxruntime as ort
@@ -304,22 +246,19 @@ def link_attributions(tags: Sequence[str], sentence_spans_: Sequence[tuple[int, 
 def encoder_graph_sha256(encoder_dir: str) -> str | None:
     """sha256 of an NER model's ONNX graph (the features a head was trained on); None without one. Read once per
     process: resolving the head and checking it both ask."""
-    from transforms.ner_model import ONNX_FILE
     path = os.path.join(encoder_dir, ONNX_FILE)
-    return _file_sha256(path) if os.path.exists(path) else None
+    return file_sha256(path) if os.path.exists(path) else None
 
 
 def resolve_attribution_dir(ref: str | None, encoder_dir: str | None = None) -> str | None:
     """--attribution-model: a local directory or a name under models/. Unset: the shipped head trained on
     `encoder_dir`'s graph (default: the shipped NER model's), or None when no shipped head was (a hub NER model:
     claims then use the cue rules alone)."""
-    from models import DEFAULT_ATTRIBUTION_MODEL, MODELS_DIR, local_model_dir
     if ref:
         found = local_model_dir(ref, DEFAULT_ATTRIBUTION_MODEL)
         if found is None:
             raise FileNotFoundError(f"attribution model {ref!r}: no such directory (nor under models/)")
         return found
-    from transforms.ner_model import resolve_model_dir
     sha = encoder_graph_sha256(encoder_dir or resolve_model_dir(None))
     if sha is None:
         return None
