@@ -65,12 +65,12 @@ def make_backend(name: str, model_dir: str, work: str, threads: int):
     return OnnxBackend(int8, threads)
 
 
-def timed_tagging(tagger, sentences, batch_size, repeats):
+def timed_tagging(tagger, sentences, repeats):
     """Tags and the best of `repeats` timings: other work on a shared 2-core machine only ever slows a run."""
     best = float("inf")
     for _ in range(repeats):
         t0 = time.perf_counter()
-        tags, _ = tagger.tag_words(sentences, batch_size)
+        tags, _ = tagger.tag_words(sentences)
         best = min(best, time.perf_counter() - t0)
     return tags, best, tagger.last_wordpieces
 
@@ -80,7 +80,6 @@ def main():
     ap.add_argument("--conll", required=True, help="folder with eng.testb")
     ap.add_argument("--model", default=None, help="model directory (default: the shipped claimwire-ner-v1)")
     ap.add_argument("--backends", default="torch-fp32,torch-int8,onnx-fp32,onnx-int8")
-    ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--limit", type=int, default=0, help="first N test sentences only")
     ap.add_argument("--no-spacy", action="store_true")
     ap.add_argument("--repeats", type=int, default=3, help="timed passes per system; the fastest is reported")
@@ -107,21 +106,21 @@ def main():
             base = NerTagger.load(model_dir, threads=threads, backend="torch")
             tagger = NerTagger(make_backend(name, model_dir, work, threads), tokenizer, base.id2label,
                                base.uses_markers)
-            tagger.tag_words(sentences[:64], args.batch_size)  # warm-up
-            tags, seconds, pieces = timed_tagging(tagger, sentences, args.batch_size, args.repeats)
+            tagger.tag_words(sentences[:64])  # warm-up
+            tags, seconds, pieces = timed_tagging(tagger, sentences, args.repeats)
             t0 = time.perf_counter()
             for _ in range(3):
-                together = tagger.predict(articles, args.batch_size)
+                together = tagger.predict(articles)
             art_s = 3 * len(articles) / (time.perf_counter() - t0)
             # batch independence: each sample article tagged alone must give what it gets among the others
-            alone = [tagger.predict([a], args.batch_size)[0] for a in articles]
+            alone = [tagger.predict([a])[0] for a in articles]
             differ = sum(x != y for x, y in zip(alone, together))
             print(f"{name}: {differ} of {len(articles)} sample articles get other entities or scores when tagged "
                   f"alone than in one batch")
             rows.append((name, span_f1(gold, tags), pieces / seconds, n_words / seconds, art_s))
             if name == args.backends.split(",")[-1]:
                 # the pipeline's output: the same tags after entity-rules (claimcore/entity_rules.py)
-                _, scores = tagger.tag_words(sentences, args.batch_size)
+                _, scores = tagger.tag_words(sentences)
                 ruled = [apply_entity_rules(w, t, sc) for w, t, sc in zip(sentences, tags, scores)]
                 changed = sum(a != b for t0_, t1_ in zip(tags, ruled) for a, b in zip(t0_, t1_))
                 print(f"{RULES_VERSION} over {name}: {changed} word tags changed on testb")

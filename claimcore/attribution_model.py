@@ -284,7 +284,7 @@ class ArticleAnalyzer:
             import torch
             torch.set_num_threads(1)
 
-    def analyze(self, texts: Sequence[str], batch_size: int = 32) -> list[tuple[list, list]]:
+    def analyze(self, texts: Sequence[str]) -> list[tuple[list, list]]:
         """(entities, attributions) per text; attributions are dicts of character offsets (articles.v1's
         `attributions` column)."""
         import numpy as np

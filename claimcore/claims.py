@@ -28,12 +28,13 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from claimcore.components import stamp
 from claimcore.entities import actor_name, canonicalize_entities
 from claimcore.figures import Figure, parse_figures
 from claimcore.text import sentence_spans, split_words, stop_words
 from schemas import CLAIMS, STORY_CLAIMS, stable_id
 
-EXTRACTOR = "claims/2"
+EXTRACTOR = stamp("claims")  # claims.extractor: the version of this module's output (claimcore/components.py)
 RULES_FALLBACK = True  # figures outside every attributed content still get the cue rules' claimant
 _DATA = os.path.join(os.path.dirname(__file__), "data", "claim_words.json")
 

@@ -74,10 +74,10 @@ class SentenceEncoder:
         pooled = hidden.mean(0)  # mean over the text's own tokens
         return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
 
-    def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
         """One unit vector per text, bit for bit the same whatever else is being embedded: each text is its own
-        forward pass at its own length (as NerTagger.tag_words does), so the batch size, the bundle and the
-        worker never change an embedding, nor the story index that stores it. `batch_size` changes nothing."""
+        forward pass at its own length (as NerTagger.tag_words does), so the batch, the bundle and the worker
+        never change an embedding, nor the story index that stores it."""
         if not texts:
             return np.zeros((0, EMBEDDING_DIMS), dtype=np.float32)
         if self.onnx is not None:

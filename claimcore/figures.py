@@ -33,7 +33,6 @@ from typing import Sequence
 
 from claimcore.text import stop_words
 
-PARSER = "figures/1"
 _DATA = os.path.join(os.path.dirname(__file__), "data", "figure_words.json")
 
 

@@ -278,7 +278,7 @@ class NerTagger:
             return self.encoder._pieces(word), 0
         return self.encoder.marked_pieces(word)
 
-    def tag_words(self, docs: Sequence[Sequence[str]], batch_size: int | None = None, features: bool = False):
+    def tag_words(self, docs: Sequence[Sequence[str]], features: bool = False):
         """BIO tags and scores per word for each document given as a word list; also counts wordpieces. With
         features=True also each word's encoder features (its first wordpiece's; FEATURE_LAYERS), one float32
         array (words × dims) per document: the same forward pass, for the attribution head.
@@ -286,8 +286,7 @@ class NerTagger:
         A window's result depends on that window alone, never on what else is being tagged: each window is its own
         model call at its own length (no padding), so the int8 model's dynamic activation scales are computed
         over that window only, the same whatever the batch size, the bundle, the worker or the runner. Measured
-        (bench/ner.py): one window per call is also faster than padded batches on CPU. `batch_size` is accepted
-        for compatibility and changes nothing."""
+        (bench/ner.py): one window per call is also faster than padded batches on CPU."""
         done = list(self.iter_tag_words(docs, features))
         tags, scores = [d[0] for d in done], [d[1] for d in done]
         return (tags, scores, [d[2] for d in done]) if features else (tags, scores)
@@ -356,11 +355,11 @@ class NerTagger:
             path = viterbi_bio(probs, self.id2label)
             yield ([self.id2label[i] for i in path], [float(probs[k, i]) for k, i in enumerate(path)], doc_feats)
 
-    def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[list[dict]]:
+    def predict(self, texts: Sequence[str]) -> list[list[dict]]:
         """Entities of each text."""
-        return [doc.entities for doc in self.analyze(texts, batch_size)]
+        return [doc.entities for doc in self.analyze(texts)]
 
-    def analyze(self, texts: Sequence[str], batch_size: int = 32, features: bool = False) -> list["AnalyzedText"]:
+    def analyze(self, texts: Sequence[str], features: bool = False) -> list["AnalyzedText"]:
         """Words, sentences, entities (and, with features=True, each word's encoder features) of each text.
 
         Each sentence is its own model input, as in training: measured on CoNLL-2003 test, whole-document windows

@@ -105,8 +105,7 @@ def analyse(articles, opts: ClaimwireOptions, errors: list, story_index=None,
     p = articles.pipeline
     errors = list(errors)
     if not opts.no_ner:
-        tagged = articles | "RecognizeEntities" >> RecognizeEntities(opts.ner_model, opts.ner_batch_size,
-                                                                           opts.attribution_model)
+        tagged = articles | "RecognizeEntities" >> RecognizeEntities(opts.ner_model, opts.attribution_model)
         articles = tagged.articles
         errors.append(tagged.errors)
 

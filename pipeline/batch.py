@@ -2,10 +2,15 @@
 directory, commit (schemas/dataset.py). Used by `claimwire run`, each `--follow` cycle and the benchmarks."""
 from __future__ import annotations
 
+import os
 import time
 
 import apache_beam as beam
 
+from claimcore.attribution_model import resolve_attribution_dir
+from claimcore.components import stamps
+from claimcore.embedder import resolve_embedding_model
+from claimcore.ner_model import resolve_model_dir
 from pipeline.assembly import build_pipeline
 from schemas import dataset
 from transforms.stories import rebuild_story_tables
@@ -35,9 +40,30 @@ def commit_staged(opts, staging: str) -> dict:
     """Commits a staged run into opts.output; returns the journal, with the commit's seconds."""
     started = time.perf_counter()
     journal = dataset.commit(opts.output, staging, rebuild_story_tables,
-                             inputs=list(opts.input or []) + list(opts.feeds or []) + list(opts.site or []))
+                             inputs=list(opts.input or []) + list(opts.feeds or []) + list(opts.site or []),
+                             components=run_components(opts))
     journal["commit_seconds"] = time.perf_counter() - started
     return journal
+
+
+def run_components(opts) -> dict[str, str]:
+    """The versioned components (claimcore/components.py) whose output a run's rows hold, by stamp; a model
+    component also names the model folder it ran."""
+    ran = ["extractor"]
+    models = {}
+    if not opts.no_ner:
+        ran.append("ner")
+        models["ner"] = resolve_model_dir(opts.ner_model)
+        if (opts.attribution_model or "").lower() != "none":
+            ran.append("attribution")
+            models["attribution"] = resolve_attribution_dir(opts.attribution_model, models["ner"])
+    if not opts.no_dedup:
+        ran += ["embedder", "stories"]
+        models["embedder"] = resolve_embedding_model(opts.embedding_model)
+    if not opts.no_claims:
+        ran += ["figures", "claims"]
+    return {name: stamp + (f" ({os.path.basename(os.path.normpath(models[name]))})" if models.get(name) else "")
+            for name, stamp in stamps(ran).items()}
 
 
 def run_batch(options, opts, **build_kwargs):

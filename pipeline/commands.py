@@ -24,6 +24,10 @@ from schemas import dataset
 from transforms.common import Progress
 
 
+DEPRECATED_BATCH_SIZE = ("{command}: {flag} is deprecated and does nothing: each sentence is its own model call, "
+                         "so no batch size changes the work or the rows; it will be removed in the next release")
+
+
 class UsageError(Exception):
     """A fatal problem with what the user asked for: reported as one sentence, exit status 2."""
 
@@ -73,6 +77,8 @@ def run(argv: list[str]) -> int:
     if opts.follow and not dataset.is_local(opts.output):
         print("claimwire run --follow: needs a local --output directory", file=sys.stderr)
         return 2
+    if opts.ner_batch_size is not None:
+        print(DEPRECATED_BATCH_SIZE.format(command="claimwire run", flag="--ner-batch-size"), file=sys.stderr)
     problem = _option_problem(opts)
     if problem:
         print(f"claimwire run: {problem}", file=sys.stderr)
@@ -130,8 +136,11 @@ def ner(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="claimwire ner", description="JSONL {id,text} → JSONL {id,entities}")
     ap.add_argument("file", nargs="?", help="input JSONL (default: stdin)")
     ap.add_argument("--ner-model", default=None)
-    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--batch-size", type=int, default=None,
+                    help="deprecated: does nothing (each sentence is its own model call); removed in the next release")
     args = ap.parse_args(argv)
+    if args.batch_size is not None:
+        print(DEPRECATED_BATCH_SIZE.format(command="claimwire ner", flag="--batch-size"), file=sys.stderr)
     tagger = NerTagger.load(resolve_model_dir(args.ner_model))
     src = open(args.file, encoding="utf-8") if args.file else sys.stdin
 
@@ -140,7 +149,7 @@ def ner(argv: list[str]) -> int:
 
     def flush():
         texts = [text for _, text, reason in batch if reason is None]
-        tagged = iter(tagger.predict(texts, batch_size=args.batch_size) if texts else [])
+        tagged = iter(tagger.predict(texts) if texts else [])
         for doc_id, text_or_line, reason in batch:
             row = {"id": doc_id, "entities": next(tagged)} if reason is None else \
                 {"id": doc_id, "line": text_or_line, "error": reason}

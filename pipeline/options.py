@@ -47,7 +47,9 @@ class ClaimwireOptions(PipelineOptions):
         g.add_argument("--attribution-model", default=None,
                        help="attribution head (who says what) over the NER encoder: a local directory, or 'none'; "
                             "default: the shipped models/claimwire-attribution-v1")
-        g.add_argument("--ner-batch-size", type=int, default=32, help="windows per model call")
+        g.add_argument("--ner-batch-size", type=int, default=None,
+                       help="deprecated: does nothing (each sentence is its own model call); removed in the next "
+                            "release")
         g.add_argument("--no-ner", action="store_true", default=False, help="skip named-entity recognition")
         g.add_argument("--no-dedup", action="store_true", default=False, help="skip duplicate and story detection")
         g.add_argument("--no-claims", action="store_true", default=False, help="skip claim extraction")

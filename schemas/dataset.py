@@ -383,8 +383,10 @@ def changed_articles(root: str, staging: str, manifest: dict, run_id: str | None
     return sorted(ids)
 
 
-def plan_commit(root: str, staging: str, inputs: list[str] | None = None, now: dt.datetime | None = None) -> dict:
-    """The journal of committing `staging` into `root`: files to move, files to delete, the new manifest."""
+def plan_commit(root: str, staging: str, inputs: list[str] | None = None, now: dt.datetime | None = None,
+                components: dict | None = None) -> dict:
+    """The journal of committing `staging` into `root`: files to move, files to delete, the new manifest (whose run
+    entry records `components`: the versioned parts that made its rows, claimcore/components.py)."""
     manifest = load_manifest(root) or empty_manifest()
     now = now or dt.datetime.now(dt.timezone.utc)
     new = json.loads(json.dumps(manifest))
@@ -405,7 +407,8 @@ def plan_commit(root: str, staging: str, inputs: list[str] | None = None, now: d
         for name, old in previous.items():
             deletes += [join(root, rel) for rel in old if rel not in by_table.get(name, [])]
         new["runs"][run_id] = {"sequence": new["sequence"], "committed_at": now.isoformat(), "inputs": inputs or [],
-                               "rows": rows, "files": {k: v for k, v in by_table.items() if v}}
+                               "rows": rows, "files": {k: v for k, v in by_table.items() if v},
+                               "components": components or {}}
     for table in STATE:
         staged = listed_files(staging, table)
         if not staged:
@@ -449,11 +452,12 @@ def apply_journal(root: str, journal: dict, derive) -> None:
                 os.rmdir(join(root, STAGING))  # only when no other attempt's directory is in it
 
 
-def commit(root: str, staging: str, derive=None, inputs: list[str] | None = None) -> dict:
+def commit(root: str, staging: str, derive=None, inputs: list[str] | None = None,
+           components: dict | None = None) -> dict:
     """Commits a run's staged files (under the writer lock). `derive(root, manifest, changed_article_ids)` returns
     {table name: rows or an Arrow table} for the derived tables, rebuilt from the committed data (wholly when
     changed_article_ids is None). Returns the journal (its manifest is now the committed one)."""
-    journal = plan_commit(root, staging, inputs)
+    journal = plan_commit(root, staging, inputs, components=components)
     _write_json(join(root, JOURNAL), journal)  # from here on the commit happens, now or at the next start
     apply_journal(root, journal, derive)
     return journal

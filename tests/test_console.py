@@ -8,6 +8,7 @@ import sys
 import duckdb
 import pytest
 
+from claimcore.components import stamp
 from pipeline.cli import main
 from transforms.feeds import feed_sources, parse_feed
 
@@ -112,8 +113,18 @@ def test_claims_from_files_without_an_outlet_say_so(tmp_path):
     for i in range(2):
         (pages / f"{i}.txt").write_text("Flood toll rises\nOfficials said 40 people died in the floods on Monday. "
                                        "Rescue teams searched the valley for survivors through the night.\n")
-    ran = claimwire("run", "--input", str(pages), "--output", str(tmp_path / "out"), "--no-ner")
+    # also: a deprecated option is still accepted for one release, and says that it does nothing
+    ran = claimwire("run", "--input", str(pages), "--output", str(tmp_path / "out"), "--no-ner", "--ner-batch-size", "8")
     assert ran.returncode == 0, ran.stderr[-3000:]
+    assert "--ner-batch-size is deprecated and does nothing" in ran.stderr
+    # the versions that made the rows: claims.extractor and the run's components, from claimcore/components.py
+    extractors = duckdb.sql(f"select distinct extractor from read_parquet('{tmp_path}/out/claims/*/*.parquet')")
+    assert extractors.fetchall() == [(stamp("claims"),)]
+    manifest = json.load(open(tmp_path / "out" / "_manifest.json", encoding="utf-8"))
+    (run,) = manifest["runs"].values()
+    assert run["components"] == {"extractor": stamp("extractor"), "figures": stamp("figures"),
+                                 "claims": stamp("claims"), "stories": stamp("stories"),
+                                 "embedder": stamp("embedder") + " (claimwire-embed-v1)"}
     lines = ran.stdout.split("top corroborated claims", 1)[1].splitlines()
     assert any("40 people" in ln and "outlet unknown" in ln for ln in lines), ran.stdout[-2000:]
     assert not any("0 outlets" in ln for ln in lines)

@@ -152,7 +152,7 @@ def test_run_inference_isolates_a_bad_article():
     good = {"article_id": "g", "url": "u1", "text": "Lloyd Austin spoke in Rome on Tuesday."}
     bad = {"article_id": "b", "url": "u2", "text": 12345}  # not text: the model path raises on it
     with TestPipeline(options=beam.options.pipeline_options.PipelineOptions(["--runner=DirectRunner"])) as p:
-        out = p | beam.Create([good, bad]) | RecognizeEntities(batch_size=8)
+        out = p | beam.Create([good, bad]) | RecognizeEntities(articles_per_call=8)
         assert_that(out.articles | beam.Map(lambda a: (a["article_id"], [e["text"] for e in a["entities"]
                                                                            if e["label"] == "PER"])),
                     equal_to([("g", ["Lloyd Austin"]), ("b", [])]), label="articles")
@@ -170,7 +170,7 @@ def test_exact_copies_are_tagged_once_and_share_the_entities():
     rows = [{"article_id": "a2", "url": "u2", "text": text}, {"article_id": "a1", "url": "u1", "text": text},
             {"article_id": "a3", "url": "u3", "text": text.replace(" met ", "  met ")}]
     p = TestPipeline(options=beam.options.pipeline_options.PipelineOptions(["--runner=DirectRunner"]))
-    out = p | beam.Create(rows) | RecognizeEntities(batch_size=8)
+    out = p | beam.Create(rows) | RecognizeEntities(articles_per_call=8)
     assert_that(out.articles | beam.Map(lambda a: (a["article_id"], a["url"], sorted(
         (e["text"], e["start"]) for e in a["entities"] if e["label"] == "PER"))),
                 equal_to([("a1", "u1", [("Lloyd Austin", 0), ("Rishi Sunak", 17)]),
@@ -200,7 +200,8 @@ def test_claimwire_ner_command_answers_a_bad_line_in_its_place():
     lines = "\n".join([json.dumps({"id": "a", "text": "John Smith visited Paris."}), "not json",
                         json.dumps({"id": "b", "text": {"x": 1}}), "[1]",
                         json.dumps({"id": "c", "text": "Mary Jones spoke."})]) + "\n"
-    res = subprocess.run([sys.executable, "-m", "pipeline", "ner"], input=lines, capture_output=True, text=True,
+    # --batch-size: deprecated, accepted for one release, changes nothing and says so
+    res = subprocess.run([sys.executable, "-m", "pipeline", "ner", "--batch-size", "4"], input=lines, capture_output=True, text=True,
                          cwd=ROOT, check=True, env=dict(os.environ, HF_HUB_OFFLINE="1"))
     rows = [json.loads(line) for line in res.stdout.splitlines()]
     assert [r.get("id") for r in rows] == ["a", None, "b", None, "c"]
@@ -208,6 +209,7 @@ def test_claimwire_ner_command_answers_a_bad_line_in_its_place():
     assert rows[2]["error"] == "'text' is dict, not str"
     assert [e["text"] for e in rows[4]["entities"]] == ["Mary Jones"]
     assert "3 line(s) not tagged" in res.stderr
+    assert "--batch-size is deprecated and does nothing" in res.stderr
 
 
 def test_names_beyond_conll_are_found_whole(tagger):

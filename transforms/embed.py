@@ -23,7 +23,7 @@ class EmbeddingModelHandler(ModelHandler[dict, tuple, SentenceEncoder]):
     def run_inference(self, batch: Sequence[dict], model: SentenceEncoder,
                       inference_args: Optional[dict[str, Any]] = None) -> Iterable[tuple]:
         batch = list(batch)  # RunInference hands a tuple
-        vectors = model.encode([title_and_lead(a) for a in batch], self.batch_size)
+        vectors = model.encode([title_and_lead(a) for a in batch])
         return [(a, v) for a, v in zip(batch, vectors)]
 
     def batch_elements_kwargs(self):

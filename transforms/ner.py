@@ -18,14 +18,19 @@ from claimcore.ner_model import NerTagger, resolve_model_dir
 from transforms.common import ERRORS, CountingDoFn, OncePerText
 
 
+# articles handed to one analyze call: their sentences are queued together, so the model's parallel calls keep the
+# cores busy across articles. Results never depend on it (each sentence is its own model call).
+ARTICLES_PER_CALL = 32
+
+
 class NerModelHandler(ModelHandler[dict, tuple, ArticleAnalyzer]):
     """Loads the NER model and the attribution head on it (one encoder pass feeds both); attribution_ref 'none'
     runs NER alone."""
 
-    def __init__(self, model_ref: str | None = None, batch_size: int = 32, threads: int | None = None,
-                 attribution_ref: str | None = None):
+    def __init__(self, model_ref: str | None = None, articles_per_call: int = ARTICLES_PER_CALL,
+                 threads: int | None = None, attribution_ref: str | None = None):
         self.model_ref = model_ref
-        self.batch_size = batch_size
+        self.articles_per_call = articles_per_call
         self.threads = threads
         self.attribution_ref = attribution_ref
 
@@ -43,19 +48,19 @@ class NerModelHandler(ModelHandler[dict, tuple, ArticleAnalyzer]):
                       inference_args: Optional[dict[str, Any]] = None) -> Iterable[tuple]:
         batch = list(batch)  # RunInference hands a tuple
         try:
-            found = model.analyze([a["text"] for a in batch], batch_size=self.batch_size)
+            found = model.analyze([a["text"] for a in batch])
             return [(a, result, None) for a, result in zip(batch, found)]
         except Exception:  # noqa: BLE001 - isolate the culprit below
             out = []
             for a in batch:
                 try:
-                    out.append((a, model.analyze([a["text"]], batch_size=self.batch_size)[0], None))
+                    out.append((a, model.analyze([a["text"]])[0], None))
                 except Exception as e:  # noqa: BLE001
                     out.append((a, None, f"{type(e).__name__}: {e}"))
             return out
 
     def batch_elements_kwargs(self):
-        return {"min_batch_size": 1, "max_batch_size": self.batch_size}
+        return {"min_batch_size": 1, "max_batch_size": self.articles_per_call}
 
     def get_metrics_namespace(self) -> str:
         return "claimwire_ner"
@@ -83,9 +88,10 @@ class AttachEntities(CountingDoFn):
 class RecognizeEntities(beam.PTransform):
     """articles → articles with entities (main) + dead letters ('errors')."""
 
-    def __init__(self, model_ref: str | None = None, batch_size: int = 32, attribution_ref: str | None = None):
+    def __init__(self, model_ref: str | None = None, attribution_ref: str | None = None,
+                 articles_per_call: int = ARTICLES_PER_CALL):
         super().__init__()
-        self.handler = NerModelHandler(model_ref, batch_size, attribution_ref=attribution_ref)
+        self.handler = NerModelHandler(model_ref, articles_per_call, attribution_ref=attribution_ref)
 
     def expand(self, articles):
         return (articles

@@ -1,0 +1,69 @@
+"""The versioned parts of claimwire, named in one registry (the spaCy way), and the one place their version stamps
+are written from: `claims.extractor` on every claim row, and each run's `components` in the dataset manifest.
+
+A component's version changes when its output does. tests/test_components.py runs each component on fixed
+inputs (tests/golden/) and compares a digest of its output with the digest recorded here for the current version,
+so an output change without a version bump fails CI. After a deliberate change:
+
+    .venv/bin/python tests/golden/regenerate.py NAME     # rewrites tests/golden/NAME.json, prints the new digest
+
+then add the next version with that digest to `versions` below (earlier versions stay: their digests say what
+rows stamped with them were made by).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    what: str
+    versions: tuple[tuple[int, str], ...]  # (version, digest of its golden output), oldest first
+
+    @property
+    def version(self) -> int:
+        return self.versions[-1][0]
+
+    @property
+    def digest(self) -> str:
+        return self.versions[-1][1]
+
+    @property
+    def stamp(self) -> str:
+        return f"{self.name}/{self.version}"
+
+
+COMPONENTS = {c.name: c for c in (
+    Component("extractor", "HTML page → text, title, author, date, language: trafilatura and htmldate behind "
+              "claimcore/extraction.py (charset reading included)",
+              ((1, "04920fe552dd7849"),)),
+    Component("figures", "text → figures with value, range, unit and unit family: claimcore/figures.py with its "
+              "word lists and unit lexicon (claimcore/data/)",
+              ((2, "44590e8da1ba4b5d"),)),  # 1: the unused stamp 'figures/1', never tied to an output
+    Component("ner", "text → entities: the shipped claimwire-ner-v1 through claimcore/ner_model.py (words, "
+              "sentences, windows, constrained decoding) and the entity rules",
+              ((1, "86c1d97fd3fb0aae"),)),
+    Component("attribution", "text → attributions (source, cue, content): claimwire-attribution-v1 over the NER "
+              "encoder's features, linked by claimcore/attribution_model.py",
+              ((1, "fa68e7c8591fb066"),)),
+    Component("embedder", "title and lead → story embedding: claimwire-embed-v1 (int8 ONNX) through "
+              "claimcore/embedder.py",
+              ((1, "e8a83da4e3424e76"),)),
+    Component("claims", "article with entities and attributions → claim rows, and a story's story_claims: "
+              "claimcore/claims.py with claimcore/data/claim_words.json",
+              ((3, "b335ea1085841967"),)),  # 2: 'claims/2' stamped rows of many different rule sets, untracked
+    Component("stories", "article signatures → copies, stories and threads: claimcore/story_grouping.py with "
+              "the default StoryParams",
+              ((1, "5ff083d2bd1390b3"),)),
+)}
+
+
+def stamp(name: str) -> str:
+    """'claims/3': the component's name and current version."""
+    return COMPONENTS[name].stamp
+
+
+def stamps(names=None) -> dict[str, str]:
+    """{name: stamp} of the named components (default: all), for a run's manifest entry."""
+    return {n: COMPONENTS[n].stamp for n in (names if names is not None else COMPONENTS)}
