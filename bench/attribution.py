@@ -11,7 +11,8 @@ Scoring rule:
   1800–2100, "1990s", "the 80's"), dates (next to a month name, "Sept. 11", or d/d[/d]), times (h:mm, a.m./p.m.,
   o'clock), ordinals (1st, 22nd, 21st-century), identifiers that start with a letter (EB-5, C2I, F-16), parts
   of web addresses (http://bit.ly/1DbUmw5) and emergency telephone numbers ("a 911 caller", "called 999").
-  The rule is independent of claimwire's figure parser, so parser misses count as misses.
+  The rule is independent of claimwire's figure parser, so parser misses count as misses (it shares only the
+  month names, claimcore.dates.MONTH_WORDS: data, not a parser rule).
 - found: a claim's figure span [figure_start, figure_end) holds the word's first character.
 - claimant: for gold figures whose attribution names a Source, the claim found for it has a claimant whose
   mention as written [claimant_start, claimant_end) overlaps that Source span, or whose name (text or canonical)
@@ -31,13 +32,11 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from claimcore.claims import extract_claims  # noqa: E402
-from claimcore.text import split_words
+from claimcore.dates import MONTH_WORDS  # noqa: E402
+from claimcore.text import split_words  # noqa: E402
 from training.conll import span_f1  # noqa: E402
 from training.polnear import Attribution as GoldAttribution  # noqa: E402
 from training.polnear import read_split, word_roles  # noqa: E402
-
-MONTHS = {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-          "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"}
 
 
 def gold_figures(text: str, words, attributions) -> list[tuple[int, object]]:
@@ -61,7 +60,7 @@ def gold_figures(text: str, words, attributions) -> list[tuple[int, object]]:
                 if re.fullmatch(r"\d{4}s|\d{2}s", w.text) or re.match(r"\d+(st|nd|rd|th)\b", w.text, re.I) or \
                         (nxt in ("'s", "’s") and re.fullmatch(r"\d0|\d{3}0", w.text)):
                     continue  # "1990s", "the 80's", "22nd"
-                if prev in MONTHS or nxt in MONTHS or nxt in ("st", "nd", "rd", "th", "o'clock", "o’clock"):
+                if prev in MONTH_WORDS or nxt in MONTH_WORDS or nxt in ("st", "nd", "rd", "th", "o'clock", "o’clock"):
                     continue
                 around = text[max(0, w.start - 3):w.end + 6]
                 if re.search(r"\d:\d\d|\d\s?[ap]\.?m\b|\d/\d", around, re.I):

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from claimcore.components import stamp
 from claimcore.entities import actor_name, canonicalize_entities
 from claimcore.figures import Figure, parse_figures
-from claimcore.text import sentence_spans, split_words, stop_words
+from claimcore.text import HONORIFICS, sentence_spans, split_words, stop_words
 from schemas import CLAIMS, STORY_CLAIMS, stable_id
 
 EXTRACTOR = stamp("claims")  # claims.extractor: the version of this module's output (claimcore/components.py)
@@ -44,8 +44,9 @@ def claim_words() -> dict:
     with open(_DATA, encoding="utf-8") as f:
         data = json.load(f)
     for key in ("cues", "denial_cues", "aux", "np_nouns", "pronouns", "relative_pronouns", "leading", "determiners",
-                "honorifics", "object_cues", "claim_nouns", "withheld_from"):
+                "object_cues", "claim_nouns", "withheld_from"):
         data[key] = frozenset(data[key])
+    data["honorifics"] = HONORIFICS  # claimcore/text.py owns the courtesy titles
     data["negative"] = re.compile(r"\b(" + "|".join(data["negative_words"]) + r")\b", re.I)
     return data
 

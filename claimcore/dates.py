@@ -24,10 +24,13 @@ import re
 
 DATE_SOURCES = ("input", "html", "url", "file", "text")
 
-_MONTHS = {m: i + 1 for i, m in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
-_MONTH = r"(?P<month>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|" \
-         r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+# the one list of month names: dates in URLs and datelines, the months a text names, and the words a figure
+# parser must not read as a count ("Sept. 30" is a date, claimcore/figures.py)
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+          "november", "december")
+_MONTHS = {m[:3]: i + 1 for i, m in enumerate(MONTHS)}
+MONTH_WORDS = frozenset(MONTHS) | frozenset(_MONTHS) | {"sept"}  # names and news-style abbreviations, lower case
+_MONTH = r"(?P<month>" + "|".join(sorted(MONTH_WORDS, key=lambda w: (-len(w), w))) + r")\.?"
 _YEAR = r"(?P<year>(?:19[7-9]|20[0-9])\d)"
 
 # URL paths: /2024/10/17/, /2024-10-17, /20241017/ (between separators, so an article number is not a date)
@@ -134,8 +137,10 @@ def date_from_text(text: str | None) -> dt.datetime | None:
 
 # months named in running text: capitalized full names ("May" only before a day: it is also a verb) and the
 # abbreviations news style writes with a period
-_TEXT_MONTH = re.compile(r"\b(?:(?P<name>January|February|March|April|June|July|August|September|October|November|"
-                         r"December)\b|(?P<abbr>Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.|(?P<may>May)(?=\s+\d))")
+_TEXT_MONTH = re.compile(r"\b(?:(?P<name>" + "|".join(m.capitalize() for m in MONTHS if m != "may") + r")\b"
+                         r"|(?P<abbr>" + "|".join(sorted((w.capitalize() for w in MONTH_WORDS - set(MONTHS)),
+                                                         key=lambda w: (-len(w), w))) + r")\."
+                         r"|(?P<may>May)(?=\s+\d))")
 
 
 def text_months(text: str | None) -> frozenset[int]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+import unicodedata
 
 ALIASES = {
     "u.s.": "United States", "us": "United States", "u.s": "United States", "usa": "United States",
@@ -61,6 +62,21 @@ _POSSESSIVE = re.compile(r"\s*['’]s$")
 
 def _key(name: str) -> str:
     return re.sub(r"\s+", " ", _POSSESSIVE.sub("", name.strip())).casefold().removeprefix("the ")
+
+
+def spelling_key(name: str, person: bool = False) -> str:
+    """The form two outlets' spellings of one name share: accents and punctuation dropped, case-folded, doubled
+    letters collapsed, y read as i and a final i dropped (Zelensky / Zelenskiy / Zelenskyy → zelensk); a person by
+    surname (the canonical name is already the full one where the article gave it)."""
+    s = unicodedata.normalize("NFKD", _key(name))
+    s = "".join(c for c in s if not unicodedata.combining(c)).casefold()
+    s = re.sub(r"['’]s\b", "", s)
+    s = re.sub(r"[^\w ]+", "", s).strip()
+    s = re.sub(r"^the ", "", s)
+    if person and " " in s:
+        s = s.rsplit(" ", 1)[1]
+    s = re.sub(r"(.)\1+", r"\1", s).replace("y", "i")
+    return s.rstrip("i") if len(s) > 4 else s
 
 
 def _alias(name: str) -> str:

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from claimcore.text import HONORIFICS
+
 RULES_VERSION = "entity-rules/2"
 
 INSTITUTIONS = {
@@ -32,12 +34,12 @@ INSTITUTIONS = {
 LOCATIVE = {"in", "to", "at", "into", "from", "near", "outside", "inside", "toward", "towards", "visit", "visited",
             "visits", "visiting", "reach", "reached", "arrive", "arrived", "left", "leave", "leaving", "across"}
 
-# words that name a person's role: "lawmaker Park Sun-won", "President Yoon"
-ROLE_BEFORE = {
+# words that name a person's role: "lawmaker Park Sun-won", "President Yoon", "Mrs. Clinton"
+ROLE_BEFORE = HONORIFICS | {
     "president", "minister", "senator", "lawmaker", "legislator", "spokesperson", "spokesman", "spokeswoman",
-    "mr", "mr.", "mrs", "mrs.", "ms", "ms.", "dr", "dr.", "gen.", "general", "governor", "chancellor",
-    "secretary", "ambassador", "mayor", "premier", "chairman", "chairwoman", "commander", "rep.", "sen.",
-    "analyst", "professor", "prof.", "judge", "envoy", "colonel", "col.", "lt.", "sergeant", "captain",
+    "gen.", "general", "governor", "chancellor", "secretary", "ambassador", "mayor", "premier", "chairman",
+    "chairwoman", "commander", "rep.", "sen.", "analyst", "professor", "prof.", "judge", "envoy", "colonel",
+    "col.", "lt.", "sergeant", "captain",
 }
 # appositive heads after "<name> , a/an/the": "Park Sun-won, a member of the committee"
 ROLE_AFTER = {

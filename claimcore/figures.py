@@ -31,6 +31,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Sequence
 
+from claimcore.dates import MONTH_WORDS
 from claimcore.text import stop_words
 
 _DATA = os.path.join(os.path.dirname(__file__), "data", "figure_words.json")
@@ -66,7 +67,7 @@ def family_label(unit_family: str | None) -> str:
 def words_table() -> dict:
     with open(_DATA, encoding="utf-8") as f:
         data = json.load(f)
-    data["months"] = set(data["months"])
+    data["months"] = MONTH_WORDS  # claimcore/dates.py owns the month names
     data["count_not_unit"] = set(data["count_not_unit"])
     return data
 

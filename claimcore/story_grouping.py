@@ -10,13 +10,12 @@ import datetime as dt
 import itertools
 import math
 import re
-import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
 
 from claimcore.dates import text_months
-from claimcore.entities import canonical_name
+from claimcore.entities import canonical_name, spelling_key
 from claimcore.figures import parse_figures
 from claimcore.text import normalized_text, split_words
 
@@ -87,21 +86,6 @@ def figures(text: str) -> frozenset[float]:
 ENTITY_LABELS = ("PER", "ORG", "LOC")  # MISC (demonyms, events, products) says little about which event
 
 
-def name_key(name: str, person: bool = False) -> str:
-    """The form two outlets' spellings of one name share: accents and punctuation dropped, case-folded, doubled
-    letters collapsed, y read as i and a final i dropped (Zelensky / Zelenskiy / Zelenskyy → zelensk); a person by
-    surname (the canonical name is already the full one where the article gave it)."""
-    s = unicodedata.normalize("NFKD", name)
-    s = "".join(c for c in s if not unicodedata.combining(c)).casefold()
-    s = re.sub(r"['’]s\b", "", s)
-    s = re.sub(r"[^\w ]+", "", s).strip()
-    s = re.sub(r"^the ", "", s)
-    if person and " " in s:
-        s = s.rsplit(" ", 1)[1]
-    s = re.sub(r"(.)\1+", r"\1", s).replace("y", "i")
-    return s.rstrip("i") if len(s) > 4 else s
-
-
 def entity_keys(entities) -> frozenset[str]:
     """Keys of an article's people, organizations and places, from their canonical names (claimcore/entities.py),
     so that another outlet's spelling or a surname alone meets the same key."""
@@ -109,7 +93,7 @@ def entity_keys(entities) -> frozenset[str]:
     for e in entities or ():
         if e.get("label") not in ENTITY_LABELS:
             continue
-        key = name_key(e.get("canonical") or canonical_name(e["text"], e["label"]), person=e["label"] == "PER")
+        key = spelling_key(e.get("canonical") or canonical_name(e["text"], e["label"]), person=e["label"] == "PER")
         if len(key) > 1:
             keys.add(key)
     return frozenset(keys)

@@ -48,6 +48,10 @@ _BEFORE_A_NUMBER = re.compile(r"(?:^|\W)(?:No|Nos|Nr|Vol|Art|Fig|Sec|Ch|pp?)\.\s
 _sentencizer_lock = threading.Lock()
 
 
+# Courtesy titles before a name, with or without their period ("Mr Moon", "Mrs. Clinton"): the one list, read by
+# the entity rules (a role before a name) and the claims (a source span that stopped at "Mrs").
+HONORIFICS = frozenset(title + dot for title in ("mr", "mrs", "ms", "dr") for dot in ("", "."))
+
 # Titles that news writes before a name and spaCy's English exceptions lack ("Lt. Gen. Ben Hodges", "Det. Joe
 # Smith said"): without them its sentencizer ends a sentence at the period, inside the name.
 _TITLE_ABBREVIATIONS = ("Lt", "Lieut", "Sgt", "Capt", "Cpt", "Col", "Maj", "Cpl", "Pvt", "Spc", "Cmdr", "Brig",

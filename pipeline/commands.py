@@ -23,7 +23,6 @@ from pipeline.summary import format_summary, stage_counters
 from schemas import dataset
 from transforms.common import Progress
 
-
 DEPRECATED_BATCH_SIZE = ("{command}: {flag} is deprecated and does nothing: each sentence is its own model call, "
                          "so no batch size changes the work or the rows; it will be removed in the next release")
 

@@ -273,7 +273,7 @@ def render(data: dict, output_dir: str, max_stories: int = 200) -> str:
 
 
 def write_report(output_dir: str, html_path: str | None = None, max_stories: int = 200) -> str:
-    path = html_path or os.path.join(output_dir, "report", "index.html")
+    path = html_path or dataset.report_path(output_dir)
     page = render(load(output_dir), output_dir, max_stories)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = path + ".tmp"

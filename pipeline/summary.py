@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import collections
-import os
 
 from claimcore.figures import family_label
 from schemas import TABLES
-from schemas.dataset import read_table
+from schemas.dataset import read_table, table_dir
 from transforms.common import NAMESPACE
 
 
@@ -33,7 +32,7 @@ def format_summary(output_dir: str, counters: dict, seconds: float) -> str:
     for name in TABLES:
         t = read_table(output_dir, name)
         if t is not None:
-            lines.append(f"  {name:<13} {t.num_rows:>6} rows  {os.path.join(output_dir, name)}/")
+            lines.append(f"  {name:<13} {t.num_rows:>6} rows  {table_dir(output_dir, name)}/")
     errors = read_table(output_dir, "errors")
     if errors is not None and errors.num_rows:
         kinds = collections.Counter(errors.column("kind").to_pylist())

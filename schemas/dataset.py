@@ -14,6 +14,7 @@ the story index reader, `--follow`, `claimwire compact` and the summary all go t
     OUT/stories/part-00000-of-00001.parquet, OUT/story_claims/...   kept up to date over the dataset at each commit
     OUT/state/story_index/..., OUT/state/feeds/...                  replaced whole at each commit
     streaming: OUT/<table>/[published_date=.../]window-<start>-<end>-<job>-part-SSSSS-of-NNNNN.parquet
+    OUT/report/index.html     the HTML report (`claimwire report`, pipeline/report.py), rewritten whole
 
 Three kinds of table:
 - appended (articles, claims, errors): files belong to the run that wrote them. A run id is derived from what the
@@ -99,6 +100,11 @@ def is_local(root: str) -> bool:
 
 def table_dir(root: str, table: Table | str) -> str:
     return join(root, _table(table).name)
+
+
+def report_path(root: str) -> str:
+    """Where `claimwire report` writes its page by default."""
+    return join(root, "report", "index.html")
 
 
 def partition_of(table: Table | str, row: dict) -> str:

@@ -11,6 +11,7 @@ import apache_beam as beam
 import numpy as np
 from apache_beam.testing.test_pipeline import TestPipeline
 
+from claimcore.entities import spelling_key
 from claimcore.extraction import article_record
 from claimcore.story_grouping import (
     StoryParams,
@@ -21,7 +22,6 @@ from claimcore.story_grouping import (
     entity_keys,
     figures,
     minhash,
-    name_key,
     pair_score,
     resolve_component,
     score_matrix,
@@ -239,7 +239,7 @@ def test_average_link_does_not_chain_through_one_bridge():
 
 
 def test_name_keys_meet_across_spellings():
-    assert len({name_key(n, person=True) for n in ("Zelensky", "Zelenskiy", "Zelenskyy", "Volodymyr Zelensky",
+    assert len({spelling_key(n, person=True) for n in ("Zelensky", "Zelenskiy", "Zelenskyy", "Volodymyr Zelensky",
                                                     "Volodymyr Zelenskyy")}) == 1
     assert entity_keys([{"text": "Zelenskiy", "label": "PER"}, {"text": "the U.S.", "label": "LOC"},
                         {"text": "Korean", "label": "MISC"}]) == {"zelensk", "united states"}

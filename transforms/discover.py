@@ -12,11 +12,11 @@ A site where none of these finds anything gives one `no_feed_found` error row th
 """
 from __future__ import annotations
 
-import datetime as dt
 from urllib.parse import urljoin, urlsplit
 
 import apache_beam as beam
 
+from claimcore.dates import parse_date
 from claimcore.http_client import FetchError, FetchPolicy, HttpClient, host_key
 from transforms.common import ERRORS, CountingDoFn
 from transforms.feeds import parse_feed
@@ -60,12 +60,7 @@ def sitemap_entries(body: bytes, sitemap_url: str) -> list[dict]:
         if news is None or not loc:
             continue
         published = news.findtext("news:publication_date", namespaces=SITEMAP_NS)
-        try:
-            when = dt.datetime.fromisoformat(published.strip().replace("Z", "+00:00")) if published else None
-            if when is not None and when.tzinfo is None:
-                when = when.replace(tzinfo=dt.timezone.utc)
-        except ValueError:
-            when = None
+        when = parse_date(published)
         url = urljoin(sitemap_url, loc.strip())
         entries.append({"feed_url": sitemap_url, "guid": url, "url": url,
                         "title": news.findtext("news:title", namespaces=SITEMAP_NS), "summary": None,

@@ -11,6 +11,7 @@ from urllib.parse import urljoin, urlsplit
 
 import apache_beam as beam
 
+from claimcore.dates import parse_date
 from claimcore.http_client import FetchError, FetchPolicy, HttpClient, host_key
 from transforms.common import ERRORS, CountingDoFn
 
@@ -103,14 +104,7 @@ def _json_feed_entries(doc: dict, feed_url: str, base: str | None) -> list[dict]
         link = str(item.get("url") or item.get("external_url") or "").strip()
         if link and base:
             link = urljoin(base, link)
-        published = None
-        for key in ("date_published", "date_modified"):
-            try:
-                published = dt.datetime.fromisoformat(str(item[key]).replace("Z", "+00:00"))
-                published = published if published.tzinfo else published.replace(tzinfo=dt.timezone.utc)
-                break
-            except (KeyError, ValueError):
-                continue
+        published = parse_date(item.get("date_published")) or parse_date(item.get("date_modified"))
         entries.append({"feed_url": feed_url, "guid": str(item.get("id") or link) or None, "url": link or None,
                         "title": item.get("title"), "summary": item.get("summary") or item.get("content_text"),
                         "published": published})

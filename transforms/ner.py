@@ -17,7 +17,6 @@ from claimcore.entities import canonicalize_entities
 from claimcore.ner_model import NerTagger, resolve_model_dir
 from transforms.common import ERRORS, CountingDoFn, OncePerText
 
-
 # articles handed to one analyze call: their sentences are queued together, so the model's parallel calls keep the
 # cores busy across articles. Results never depend on it (each sentence is its own model call).
 ARTICLES_PER_CALL = 32
