@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from claimcore.bio import bio_spans
 from claimcore.text import HONORIFICS
 
 RULES_VERSION = "entity-rules/2"
@@ -50,15 +51,6 @@ ROLE_AFTER = {
 }
 UNSURE = 0.9
 MAX_PERSON_WORDS = 4
-
-
-def _spans(tags: Sequence[str]):
-    start, typ = None, None
-    for i, tag in enumerate(list(tags) + ["O"]):
-        if tag == "O" or tag.startswith("B-") or (tag.startswith("I-") and tag[2:] != typ):
-            if start is not None:
-                yield start, i, typ
-            start, typ = (i, tag[2:]) if tag != "O" else (None, None)
 
 
 def _relabel(tags: list[str], s: int, e: int, label: str) -> None:
@@ -98,7 +90,7 @@ def _person_context(words: Sequence[str], s: int, e: int) -> bool:
 def apply_entity_rules(words: Sequence[str], tags: Sequence[str], scores: Sequence[float]) -> list[str]:
     """The BIO tags of one sentence after entity-rules/2 (see the module docstring)."""
     out = list(tags)
-    for s, e, typ in list(_spans(tags)):
+    for s, e, typ in bio_spans(tags):
         s, e = _trim_punctuation(words, out, s, e, typ)
         if s == e:
             continue
