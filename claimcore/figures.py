@@ -29,7 +29,7 @@ import math
 import os
 import re
 from dataclasses import dataclass, replace
-from typing import Sequence
+from typing import Callable, Sequence
 
 from claimcore.dates import MONTH_WORDS
 from claimcore.text import stop_words
@@ -162,10 +162,50 @@ def _number_at(words, i, table) -> tuple[float, int, dict] | None:
     'needs_unit' (a bare fraction), 'sign_word' (the index of a word before the digits that belongs to the number:
     a minus sign, or the point of '.25')."""
     w = words[i].text
-    low = w.lower()
-    spelled = table["spelled"]
     info = {"glued": None, "spelled": False, "high": None, "money_scale": None, "needs_unit": False,
             "bare_fraction": False, "sign_word": None}
+    if _is_word_number(words, i, table):
+        return _word_number_at(words, i, table, info)
+    if w in _VULGAR:
+        return _VULGAR[w], i, dict(info, needs_unit=True, bare_fraction=True)
+    digits = _digits_at(words, i, table, info)
+    if digits is None:
+        return None
+    value, glued, j = digits
+    if i > 0 and words[i - 1].text in ("-", "−") and words[i - 1].end == words[i].start and \
+            (i == 1 or words[i - 2].end < words[i - 1].start or words[i - 2].text in table["currency_prefixes"]):
+        value, info["sign_word"] = -value, i - 1  # "-5 degrees", "$-99.99"
+    if glued:
+        read = _glued_letters(words, i, j, value, glued, info, table)
+        if read is None:
+            return None
+        value, info = read
+    read = _fraction_after(words, i, j, value, glued, info, table)
+    if read is None:
+        return None
+    value, j, info = read
+    while j + 1 < len(words) and words[j + 1].text.lower() in table["scales"] and not info["glued"] and \
+            len(words[j + 1].text) > 2:
+        value *= table["scales"][words[j + 1].text.lower()]
+        if info["high"] is not None:
+            info["high"] *= table["scales"][words[j + 1].text.lower()]
+        j += 1
+    return _and_a_half(words, value, j, info)
+
+
+def _is_word_number(words, i, table) -> bool:
+    """A number written in words at word i: "twenty-one", "six-mile", "half", "ninety", "a dozen"."""
+    low = words[i].text.lower()
+    spelled = table["spelled"]
+    return ("-" in low and low.split("-")[0] in spelled) or low in table["fraction_words"] or low in spelled or \
+        (low == "a" and i + 1 < len(words) and words[i + 1].text.lower() in table["a_quantity"])
+
+
+def _word_number_at(words, i, table, info) -> tuple[float, int, dict] | None:
+    """_number_at for a number written in words."""
+    w = words[i].text
+    low = w.lower()
+    spelled = table["spelled"]
     if "-" in low and low.split("-")[0] in spelled:  # twenty-one, six-mile, two-year-old
         parts = low.split("-")
         if len(parts) >= 2 and parts[1] in spelled and spelled[parts[0]] >= 20 and spelled[parts[1]] < 10:
@@ -185,69 +225,76 @@ def _number_at(words, i, table) -> tuple[float, int, dict] | None:
         if scale == "dozen" and low == "half" and k == i + 2:  # "half a dozen advisers" are six
             return 6.0, k, dict(info, spelled=True)
         return None
-    if low in spelled or (low == "a" and i + 1 < len(words) and words[i + 1].text.lower() in table["a_quantity"]):
-        got = _spelled_number(words, i, table)
-        if got:
-            value, j, _ = got
-            return _and_a_half(words, value, j, dict(info, spelled=True))
-        return None
-    if w in _VULGAR:
-        return _VULGAR[w], i, dict(info, needs_unit=True, bare_fraction=True)
+    got = _spelled_number(words, i, table)
+    if got:
+        value, j, _ = got
+        return _and_a_half(words, value, j, dict(info, spelled=True))
+    return None
+
+
+def _digits_at(words, i, table, info) -> tuple[float, str | None, int] | None:
+    """(value, letters glued on, last word) of a number written in digits at word i: scientific notation, a
+    currency code glued on ("USD115.5"), separators, a one-word range ("10-15", its top in info['high']), a
+    decimal without its zero (".25"), a power of ten written after it, thousands grouped by spaces ("10 000")."""
+    w = words[i].text
     sci = _SCIENTIFIC.match(w)
     if sci and abs(int(sci.group(2).replace("−", "-"))) > 300:
         return None  # "5e400" is no quantity (and no float)
     coded = None if sci else _CODE_GLUED.match(w)
     if sci:
-        value, glued, j = float(sci.group(1)) * 10.0 ** int(sci.group(2).replace("−", "-")), None, i
-    elif coded and coded.group(1) in table["currency_prefixes"]:  # "USD115.5"
+        return float(sci.group(1)) * 10.0 ** int(sci.group(2).replace("−", "-")), None, i
+    if coded and coded.group(1) in table["currency_prefixes"]:  # "USD115.5"
         info["currency"] = tuple(table["currency_prefixes"][coded.group(1)])
-        value, glued, j = float(coded.group(2).replace(",", "")), None, i
-    else:
-        m = _DIGITS_WORD.match(w)
-        if not m:
-            return None
-        if i > 1 and words[i - 1].text == "/" and words[i - 1].start == words[i - 2].end == words[i].start - 1 \
-                and words[i - 2].text[-1:].isdigit():
-            return None  # the second half of "9/11" or "24/7": read (or refused) with the first
-        value = float(m.group(1).replace(",", "")) + _VULGAR.get(m.group(3), 0.0)
-        if m.group(2):
-            info["high"] = float(m.group(2).replace(",", ""))
-        glued, j = m.group(4), i
-        if i > 0 and words[i - 1].text == "." and words[i - 1].end == words[i].start and \
-                (i == 1 or words[i - 2].end < words[i - 1].start or not words[i - 2].text[-1:].isalnum()) and \
-                m.group(1).isdigit() and not m.group(2):
-            # a decimal written without its zero, which the word splitter sets apart: ".25 percent", ".357 caliber",
-            # "(18-11;.621)"
-            value, info["sign_word"] = float("0." + m.group(1)), i - 1
-        power = _times_ten_power(words, i) if not glued else None
-        if power:  # "2.48×10−5", "3 x 10^8"
-            value, j = value * 10.0 ** power[0], power[1]
-        elif not glued and not m.group(2) and re.fullmatch(r"\d{1,3}", w):
-            while j + 1 < len(words) and re.fullmatch(r"\d{3}", words[j + 1].text) and \
-                    words[j + 1].start == words[j].end + 1 and \
-                    not (j + 2 < len(words) and words[j + 2].text == "/"):
-                value, j = value * 1000 + float(words[j + 1].text), j + 1  # "10 000": a space groups thousands
-    if i > 0 and words[i - 1].text in ("-", "−") and words[i - 1].end == words[i].start and \
-            (i == 1 or words[i - 2].end < words[i - 1].start or words[i - 2].text in table["currency_prefixes"]):
-        value, info["sign_word"] = -value, i - 1  # "-5 degrees", "$-99.99"
-    if glued:
-        g = glued.lower()
-        if g in table["glued_scales"]:
-            value *= table["glued_scales"][g]
-        elif re.fullmatch(r"(st|nd|rd|th)(-.+)?", g):
-            return None  # an ordinal: "3rd", "15th-ranked", "the 11th-hour deal"
-        elif glued in table["glued_not_figures"]:
-            return None  # "5G", "4G": network generations
-        elif glued[:1].isupper() and g in table["spelled"] and w.endswith("-" + glued):
-            return None  # "7-Eleven": a name
-        else:
-            info["glued"] = glued
-            if g in table["money_scales"]:
-                info["money_scale"] = g
-            got = _glued_extras(value, j, info, table)
-            value, info = got[0], got[2]
-    # "2 1/2", and a bare "1/4" (split_words splits "1/2" into 1 / 2); a unit may be written onto the denominator
-    # ("3 1/2-inch", "5/16-inch")
+        return float(coded.group(2).replace(",", "")), None, i
+    m = _DIGITS_WORD.match(w)
+    if not m:
+        return None
+    if i > 1 and words[i - 1].text == "/" and words[i - 1].start == words[i - 2].end == words[i].start - 1 \
+            and words[i - 2].text[-1:].isdigit():
+        return None  # the second half of "9/11" or "24/7": read (or refused) with the first
+    value = float(m.group(1).replace(",", "")) + _VULGAR.get(m.group(3), 0.0)
+    if m.group(2):
+        info["high"] = float(m.group(2).replace(",", ""))
+    glued, j = m.group(4), i
+    if i > 0 and words[i - 1].text == "." and words[i - 1].end == words[i].start and \
+            (i == 1 or words[i - 2].end < words[i - 1].start or not words[i - 2].text[-1:].isalnum()) and \
+            m.group(1).isdigit() and not m.group(2):
+        # a decimal written without its zero, which the word splitter sets apart: ".25 percent", ".357 caliber",
+        # "(18-11;.621)"
+        value, info["sign_word"] = float("0." + m.group(1)), i - 1
+    power = _times_ten_power(words, i) if not glued else None
+    if power:  # "2.48×10−5", "3 x 10^8"
+        value, j = value * 10.0 ** power[0], power[1]
+    elif not glued and not m.group(2) and re.fullmatch(r"\d{1,3}", w):
+        while j + 1 < len(words) and re.fullmatch(r"\d{3}", words[j + 1].text) and \
+                words[j + 1].start == words[j].end + 1 and \
+                not (j + 2 < len(words) and words[j + 2].text == "/"):
+            value, j = value * 1000 + float(words[j + 1].text), j + 1  # "10 000": a space groups thousands
+    return value, glued, j
+
+
+def _glued_letters(words, i, j, value, glued, info, table) -> tuple[float, dict] | None:
+    """(value, info) after the letters written onto the digits: a scale ("3k"), a unit kept in info['glued'];
+    None when they make the number no figure (an ordinal "3rd", a network "5G", a name "7-Eleven")."""
+    g = glued.lower()
+    if g in table["glued_scales"]:
+        return value * table["glued_scales"][g], info
+    if re.fullmatch(r"(st|nd|rd|th)(-.+)?", g):
+        return None  # an ordinal: "3rd", "15th-ranked", "the 11th-hour deal"
+    if glued in table["glued_not_figures"]:
+        return None  # "5G", "4G": network generations
+    if glued[:1].isupper() and g in table["spelled"] and words[i].text.endswith("-" + glued):
+        return None  # "7-Eleven": a name
+    info["glued"] = glued
+    if g in table["money_scales"]:
+        info["money_scale"] = g
+    got = _glued_extras(value, j, info, table)
+    return got[0], got[2]
+
+
+def _fraction_after(words, i, j, value, glued, info, table) -> tuple[float, int, dict] | None:
+    """"2 1/2", and a bare "1/4" (split_words splits "1/2" into 1 / 2); a unit may be written onto the denominator
+    ("3 1/2-inch", "5/16-inch"). None for a date or a name written with a slash ("9/11", "24/7")."""
     mixed = _denominator(words, j + 3) if j + 3 < len(words) and not glued else None
     bare = _denominator(words, j + 2) if j + 2 < len(words) and not glued else None
     fraction_unit = None
@@ -270,13 +317,7 @@ def _number_at(words, i, table) -> tuple[float, int, dict] | None:
     if fraction_unit:  # read as if written onto the whole number: "3.5-inch"
         info["glued"] = fraction_unit
         value, _, info = _glued_extras(value, j, info, table)
-    while j + 1 < len(words) and words[j + 1].text.lower() in table["scales"] and not info["glued"] and \
-            len(words[j + 1].text) > 2:
-        value *= table["scales"][words[j + 1].text.lower()]
-        if info["high"] is not None:
-            info["high"] *= table["scales"][words[j + 1].text.lower()]
-        j += 1
-    return _and_a_half(words, value, j, info)
+    return value, j, info
 
 
 _DENOMINATOR = re.compile(r"(\d+)(?:-([A-Za-z][A-Za-z-]*))?")
@@ -638,10 +679,11 @@ def parse_figures(text: str, words: Sequence, sentences: Sequence[tuple[int, int
         sentences = [(0, len(words))]
     figures: list[Figure] = []
     for s, e in sentences:
+        sentence = _Sentence(text, words, s, e, table, lexicon, is_entity_word)
         k = s
         while k < e:
             floor = figures[-1].word_end if figures else 0
-            fig = _figure_at(text, words, k, s, e, table, lexicon, is_entity_word, floor)
+            fig = _figure_at(sentence, k, floor)
             if fig is None:
                 k += 1
                 continue
@@ -731,98 +773,154 @@ def _fraction_at(words, k, e, table) -> tuple[float, int] | None:
     return None
 
 
-def _figure_at(text, words, k, s, e, table, lexicon, is_entity_word, floor=0):
-    low = words[k].text.lower()
-    vague = table["vague"]
-    fraction = _fraction_at(words, k, e, table)
-    if fraction:  # "two-thirds of voters": a proportion, not 2 "thirds"
-        value, j = fraction
-        return _finish(text, words, k, k, j, value, None, None, " ".join(w.text for w in words[k:j + 1]), s, e,
-                       table, lexicon, is_entity_word, fraction=True)
-    # vague magnitudes: "tens of thousands", "hundreds of", "dozens of", "millions of"
-    if low in vague and k + 1 < e and words[k + 1].text.lower() == "of":
-        lo_v, hi_v = vague[low]
-        j = k + 1
-        if j + 2 < e and words[j + 1].text.lower() in vague and words[j + 2].text.lower() == "of":
-            mult = vague[words[j + 1].text.lower()][0]  # "tens of thousands of"
-            lo_v, hi_v = lo_v * mult, hi_v * mult
-            j += 2
-        return _finish(text, words, k, k, j, lo_v, lo_v, hi_v, " ".join(w.text for w in words[k:j]), s, e, table,
-                       lexicon, is_entity_word, vague=True)
-    # "several hundred", "a few thousand", "several dozen": a vague count of a scale
-    n = 2 if low == "a" and k + 1 < e and words[k + 1].text.lower() == "few" else 1
-    if low in table["vague_counts"] or n == 2:
-        few = table["vague_counts"].get(words[k + n - 1].text.lower())
-        scale = words[k + n].text.lower() if k + n < e else ""
-        if few and scale in table["a_quantity"]:
-            mult = 12 if scale == "dozen" else table["scales"][scale]
-            lo_v, hi_v = float(few[0] * mult), float(few[1] * mult)
-            return _finish(text, words, k, k, k + n, lo_v, lo_v, hi_v, " ".join(w.text for w in words[k:k + n + 1]),
-                           s, e, table, lexicon, is_entity_word, vague=True)
-    parsed = _number_at(words, k, table)
+@dataclass(frozen=True)
+class _Sentence:
+    """The sentence a figure is read in: its text and words, its word span [s, e) and the parser's tables."""
+    text: str
+    words: Sequence
+    s: int
+    e: int
+    table: dict
+    lexicon: tuple
+    is_entity_word: Callable = lambda k: False
+
+    def low(self, k: int) -> str:
+        return self.words[k].text.lower()
+
+
+@dataclass(frozen=True)
+class _Form:
+    """How a number was written, as far as its unit depends on it (_number_at's info, _figure_at's reading)."""
+    vague: bool = False  # "tens of thousands", "several hundred"
+    fraction: bool = False  # "two-thirds of", "1 in 4": a proportion, or a fraction of a unit
+    currency: tuple | None = None  # (unit, family) of a currency written before the number
+    glued: str | None = None  # letters written onto the digits: "200lbs", "12-cent-a-share"
+    needs_unit: bool = False  # a figure only with a unit or a counted noun
+    money_scale: str | None = None  # the m / bn glued after a currency sign: "$5m"
+    bare_fraction: bool = False  # "1/40"
+    spelled: bool = False
+    plus: bool = False  # "three-plus seasons": more than the number
+    no_unit: bool = False
+
+
+def _figure_at(sn: _Sentence, k: int, floor: int = 0):
+    """The figure whose number starts at word k: a Figure, the index of the last word of a number that is no
+    figure (skipped), or None."""
+    found = _vague_figure_at(sn, k)
+    if found is not None:
+        return found
+    parsed = _number_at(sn.words, k, sn.table)
     if parsed is None:
         return None
     value, j, info = parsed
     if not math.isfinite(value) or abs(value) > 1e300:
         return j  # 400 digits in a row are no quantity
-    if info["spelled"] and j == k and low in table["spelled_needs_unit"]:
+    if info["spelled"] and j == k and sn.low(k) in sn.table["spelled_needs_unit"]:
         info["needs_unit"] = True
-    if _is_not_a_figure(words, k, j, value, text, s, info, table):
+    if _is_not_a_figure(sn.words, k, j, value, sn.text, sn.s, info, sn.table):
         return j
+    value, first = _signed(sn, k, j, value, info, floor)
+    currency, value, first = _currency_of(sn, first, value, info, floor)
+    ratio = _one_in_n(sn.text, sn.words, k, j, value, sn.e, sn.table, info)
+    if ratio is not None and not currency:  # "1 in 4 residents", "eight out of 10 voters": a proportion
+        share, last = ratio
+        return _finish(sn, first, k, last, share, None, None, sn.text[sn.words[first].start:sn.words[last].end],
+                       _Form(fraction=True))
+    low_value, high_value, j = _range_from(sn, first, j, value, info)
+    return _finish(sn, first, k, j, low_value if low_value is not None else value, low_value, high_value, None,
+                   _Form(currency=currency, glued=info.get("glued"), needs_unit=info.get("needs_unit", False),
+                         bare_fraction=info.get("bare_fraction", False), spelled=info.get("spelled", False),
+                         plus=info.get("plus", False), no_unit=info.get("no_unit", False),
+                         money_scale=info.get("money_scale")))
+
+
+def _vague_figure_at(sn: _Sentence, k: int) -> Figure | int | None:
+    """A proportion or a vague magnitude at word k ("two-thirds of voters", "tens of thousands", "several
+    hundred"), read as a whole; None when the words there are none of these."""
+    words, e, table, low = sn.words, sn.e, sn.table, sn.low(k)
+    vague = table["vague"]
+    fraction = _fraction_at(words, k, e, table)
+    if fraction:  # "two-thirds of voters": a proportion, not 2 "thirds"
+        value, j = fraction
+        return _finish(sn, k, k, j, value, None, None, " ".join(w.text for w in words[k:j + 1]), _Form(fraction=True))
+    # vague magnitudes: "tens of thousands", "hundreds of", "dozens of", "millions of"
+    if low in vague and k + 1 < e and sn.low(k + 1) == "of":
+        lo_v, hi_v = vague[low]
+        j = k + 1
+        if j + 2 < e and sn.low(j + 1) in vague and sn.low(j + 2) == "of":
+            mult = vague[sn.low(j + 1)][0]  # "tens of thousands of"
+            lo_v, hi_v = lo_v * mult, hi_v * mult
+            j += 2
+        return _finish(sn, k, k, j, lo_v, lo_v, hi_v, " ".join(w.text for w in words[k:j]), _Form(vague=True))
+    # "several hundred", "a few thousand", "several dozen": a vague count of a scale
+    n = 2 if low == "a" and k + 1 < e and sn.low(k + 1) == "few" else 1
+    if low in table["vague_counts"] or n == 2:
+        few = table["vague_counts"].get(sn.low(k + n - 1))
+        scale = sn.low(k + n) if k + n < e else ""
+        if few and scale in table["a_quantity"]:
+            mult = 12 if scale == "dozen" else table["scales"][scale]
+            lo_v, hi_v = float(few[0] * mult), float(few[1] * mult)
+            return _finish(sn, k, k, k + n, lo_v, lo_v, hi_v, " ".join(w.text for w in words[k:k + n + 1]),
+                           _Form(vague=True))
+    return None
+
+
+def _signed(sn: _Sentence, k: int, j: int, value: float, info: dict, floor: int) -> tuple[float, int]:
+    """(value, first word of the figure): the word "minus" before a lone figure is its sign."""
     first = info["sign_word"] if info.get("sign_word") is not None else k
-    if first == k and value > 0 and info.get("high") is None and _minus_sign_before(words, k, s, floor, table) and \
-            (_measure_follows(words, j, table) or _points_follow(words, j, e, table) or
-             count_noun_after(words, j, e, table, is_entity_word) is None):
+    if first == k and value > 0 and info.get("high") is None and \
+            _minus_sign_before(sn.words, k, sn.s, floor, sn.table) and \
+            (_measure_follows(sn.words, j, sn.table) or _points_follow(sn.words, j, sn.e, sn.table) or
+             count_noun_after(sn.words, j, sn.e, sn.table, sn.is_entity_word) is None):
         value, first = -value, k - 1  # "she is at minus 40", "minus 20 degrees"; not "the squad minus 3 players"
-    # not a currency already read as the previous figure's unit: "10 rmb 20 usd"
-    currency = _currency_before(words, first, max(s, floor), table)
-    unit = fam = None
+    return value, first
+
+
+def _currency_of(sn: _Sentence, first: int, value: float, info: dict, floor: int):
+    """(currency (unit, family) or None, value, first word): a currency written before the number, not one
+    already read as the previous figure's unit ("10 rmb 20 usd"), else one glued on ("USD115")."""
+    currency = _currency_before(sn.words, first, max(sn.s, floor), sn.table)
     if currency:
         unit, fam, first, mult = currency
         value *= mult
         if info.get("high") is not None:
             info["high"] *= mult
-    elif info.get("currency"):  # "USD115"
-        unit, fam = info["currency"]
-        currency = info["currency"]
-    ratio = _one_in_n(text, words, k, j, value, e, table, info)
-    if ratio is not None and not currency:  # "1 in 4 residents", "eight out of 10 voters": a proportion
-        share, last = ratio
-        return _finish(text, words, first, k, last, share, None, None, text[words[first].start:words[last].end], s,
-                       e, table, lexicon, is_entity_word, fraction=True)
+        return (unit, fam), value, first
+    if info.get("currency"):  # "USD115"
+        return tuple(info["currency"]), value, first
+    return None, value, first
+
+
+def _range_from(sn: _Sentence, first: int, j: int, value: float, info: dict) -> tuple:
+    """(low, high, last word): the range a number opens ("10-15", "$200,000 to $300,000", "between 5 and 7"),
+    else (None, None, j)."""
+    words, e, table = sn.words, sn.e, sn.table
     low_value = high_value = None
     if info.get("high") is not None and info["high"] > value:
         low_value, high_value = value, info["high"]
-    # ranges: "10-15", "$200,000 to $300,000", "between 5 and 7"
     r = j + 1
-    if r + 1 < e and words[r].text == "-" and words[r + 1].text.lower() == "to":
+    if r + 1 < e and words[r].text == "-" and sn.low(r + 1) == "to":
         r += 1  # "8- to 16-meter"
     # "rose from 3% to 5%" is a change, "ranged from 3% to 5%" a range
-    after_from = first - 1 >= s and words[first - 1].text.lower() == "from" and \
-        not (first - 2 >= s and words[first - 2].text.lower() in table["range_verbs"])
-    if high_value is None and not after_from and r + 1 < e and words[r].text.lower() in ("to", "-", "–", "and") \
-            and (words[r].text.lower() != "and" or (first - 1 >= s and words[first - 1].text.lower() == "between")):
+    after_from = first - 1 >= sn.s and sn.low(first - 1) == "from" and \
+        not (first - 2 >= sn.s and sn.low(first - 2) in table["range_verbs"])
+    if high_value is None and not after_from and r + 1 < e and sn.low(r) in ("to", "-", "–", "and") \
+            and (sn.low(r) != "and" or (first - 1 >= sn.s and sn.low(first - 1) == "between")):
         r2 = r + 1
         while r2 < min(e, r + 3) and not words[r2].text[:1].isdigit() and (
                 not words[r2].text.isalnum() or (words[r2].text.isupper() and len(words[r2].text) <= 3)):
             r2 += 1  # the second number's own currency sign: "$200,000 to $300,000"
         second = _number_at(words, r2, table) if r2 < e else None
-        if second and second[0] >= value and not _is_not_a_figure(words, r2, second[1], second[0], text, s,
+        if second and second[0] >= value and not _is_not_a_figure(words, r2, second[1], second[0], sn.text, sn.s,
                                                                       {"year_like": False}, table):
             low_value, high_value = value, second[0]
             if second[2].get("glued") and not info.get("glued"):
                 info["glued"] = second[2]["glued"]  # "8- to 16-meter"
             # "1.5 to 2 million": the second number's scale applies to the first
-            if words[second[1]].text.lower() in table["scales"] and second[1] > r2 and \
-                    words[j].text.lower() not in table["scales"]:
-                low_value = value * table["scales"][words[second[1]].text.lower()]
+            if sn.low(second[1]) in table["scales"] and second[1] > r2 and sn.low(j) not in table["scales"]:
+                low_value = value * table["scales"][sn.low(second[1])]
             j = second[1]
-    return _finish(text, words, first, k, j, low_value if low_value is not None else value, low_value, high_value,
-                   None, s, e, table, lexicon, is_entity_word, currency=(unit, fam) if currency else None,
-                   glued=info.get("glued"), needs_unit=info.get("needs_unit", False),
-                   bare_fraction=info.get("bare_fraction", False), spelled=info.get("spelled", False),
-                   plus=info.get("plus", False), no_unit=info.get("no_unit", False),
-                   money_scale=info.get("money_scale"))
+    return low_value, high_value, j
 
 
 def _points_follow(words, j, e, table) -> bool:
@@ -866,170 +964,265 @@ def _one_in_n(text, words, k, j, value, e, table, info) -> tuple[float, int] | N
     return value / second[0], second[1]
 
 
-def _finish(text, words, first, k, j, value, low, high, value_text, s, e, table, lexicon, is_entity_word, *,
-            vague=False, currency=None, glued=None, needs_unit=False, money_scale=None, fraction=False,
-            bare_fraction=False, spelled=False, plus=False, no_unit=False):
-    unit, fam = None, "count" if no_unit else None
-    if currency and money_scale:  # "$5m", "£2.1bn"
-        mult = table["money_scales"][money_scale]
-        value, low, high = (x * mult if x is not None else None for x in (value, low, high))
-        glued = None
-    unit_word = None
-    last = j
-    if glued and money_scale and not currency:
-        after = _unit_from(words, j, table, lexicon, allow_symbols=False)
-        if after and after[1].startswith("money:"):  # "1.8M dollars"
-            mult = table["money_scales"][money_scale]
-            value, low, high = (x * mult if x is not None else None for x in (value, low, high))
-            unit, fam, last = after
-            glued = None
-        elif j + 1 < e and _is_plural_noun(words[j + 1].text.lower(), table):  # "1.5m people": millions
-            mult = table["money_scales"][money_scale]
-            value, low, high = (x * mult if x is not None else None for x in (value, low, high))
-            glued = None
-    if glued and "-" in glued and glued.rsplit("-", 1)[1].lower() in table["dimension_adjectives"]:
-        glued = glued.rsplit("-", 1)[0]  # "a 5m-high wall"
-    glued_rate = None
-    per = re.fullmatch(r"(?:(.+?)-)?(?:a|an|per)-([a-z]+)", glued or "", re.I)
-    if per and per.group(2).lower() in table["rate_denominators"]:  # "a 12-cent-a-share dividend", "$70-a-share"
-        glued, glued_rate = per.group(1), " per " + table["rate_denominators"][per.group(2).lower()]
-        if glued and glued.lower() in table["scales"]:  # "$400-million-a-year"
-            mult = table["scales"][glued.lower()]
-            value, low, high = (x * mult if x is not None else None for x in (value, low, high))
-            glued = None
-    if glued and j + 2 < e and words[j + 1].text == "/" and words[j + 1].start == words[j].end and \
-            words[j + 2].start == words[j + 1].end:
-        rate = lexicon[0].get(f"{glued}/{words[j + 2].text}".lower())
-        if rate:  # "150km/h"
-            unit, fam = rate
-            last, glued = j + 2, None
-    if glued:
-        names, _, glued_symbols = lexicon
-        g = glued.lower()
-        raw = words[k].text
-        attached = not spelled and raw.endswith(glued) and not raw[:-len(glued)].endswith(("-", "–"))
-        sup = glued[:-1] + {"2": "²", "3": "³"}.get(glued[-1], glued[-1])  # "km2" is km²
-        cur = table["currency_prefixes"].get(glued.upper()) if glued.isalpha() and len(glued) == 3 else None
-        # "-10C" is a temperature (a glued lower-case "c" stays cents)
-        got = table["glued_case_sensitive"].get(glued) or table["units_extra"].get(g) or glued_symbols.get(glued) \
-            or glued_symbols.get(sup) or _powered_unit(glued, glued_symbols) or names.get(g) \
-            or (tuple(cur) if cur else None)
-        if got:
-            unit, fam = got
-        elif g.replace("-", " ") in table["points_phrases"]:  # "a 25-basis-point cut"
-            unit, fam = g.replace("-", " "), "points"
-        elif g in table["age_glued"]:
-            unit, fam = "year of age", "age"
-        elif g == "strong":
-            pass  # "12,000-strong force of soldiers": the noun comes after
-        elif attached and g not in ("x", "×"):
-            return j  # letters on the digits that are no unit make a name: "the 76ers", "3D", "a 10U server"
-        else:
-            unit, fam = g, "count"
-    if currency:
-        unit, fam = currency
-        scale = words[j + 1].text.lower() if j + 1 < e else ""
-        if scale in table["scales"] or scale in table["money_scales"]:
-            mult = table["scales"].get(scale) or table["money_scales"][scale]
-            value, low, high = (x * mult if x is not None else None for x in (value, low, high))
-            last = j + 1
-    if glued_rate and unit:
-        unit += glued_rate
-    if fraction:  # of a unit ("one-half mile", "three-quarters of a mile"), else a proportion ("two-thirds of voters")
-        got = _unit_from(words, j, table, lexicon, allow_symbols=False)
-        if not got and j + 2 < e and words[j + 1].text.lower() == "of" and words[j + 2].text.lower() in ("a", "an"):
-            got = _unit_from(words, j + 2, table, lexicon, allow_symbols=False)
-        unit, fam, last = got if got else (None, "fraction", j)
-    scaled = _scaled_currency(words[j + 1].text, table) if unit is None and fam is None and j + 1 < e else None
-    if scaled:  # "30 MUSD"
-        unit, fam, mult = scaled
-        value, low, high = (x * mult if x is not None else None for x in (value, low, high))
-        last = j + 1
-    if unit is None and fam is None:
-        got = _unit_from(words, j, table, lexicon, allow_symbols=False) or \
-            _unit_symbol_apart(text, words, j, s, e, table, lexicon)
-        if got:
-            unit, fam, last = got
-            if unit == "pound-mass" and words[j].text.lower() in table["scales"]:
-                unit, fam = "pound sterling", "money:GBP"  # "361 million pounds" is money
-    if fam in ("length", "area") and unit and not unit.startswith(("square ", "cubic ")):
-        power = _power_after(words, last, e)
-        if power:  # "4km^3", "4 km cubed"
-            word, family, last = power
-            unit, fam = f"{word} {unit}", family
-    if fam and fam.startswith("money:") and not currency and last + 1 < e and \
-            words[last + 1].text.lower() in table["scales"] and words[j].text.lower() not in table["scales"]:
-        mult = table["scales"][words[last + 1].text.lower()]  # "75 USD million"
-        value, low, high = (x * mult if x is not None else None for x in (value, low, high))
-        last += 1
-    if fam == "duration" and last + 1 < e and words[last + 1].text.lower() == "old":
-        unit, fam, last = unit + " of age", "age", last + 1
-    elif fam == "duration" and last + 2 < e and words[last + 1].text == "-" and words[last + 2].text.lower() == "old":
-        unit, fam, last = unit + " of age", "age", last + 2  # "28 - year - old" (tokenized text)
-    elif fam == "duration" and last + 2 < e and words[last + 1].text.lower() == "of" and \
-            words[last + 2].text.lower() == "age":
-        unit, fam, last = unit + " of age", "age", last + 2
-    if unit is None and fam is None and k - 1 >= s and (words[k - 1].text.lower() in ("aged", "age", "ages") or (
-            k - 2 >= s and words[k - 1].text.lower() == "of" and words[k - 2].text.lower() in ("age", "ages"))):
-        unit, fam = "year of age", "age"  # "aged 63", "ages 16 to 24", "between the ages of 17 and 20"
-    of_person = unit is None and fam is None and k == j and k - 2 >= s and words[k - 1].text == "," and \
-        is_entity_word(k - 2) == "PER" and j + 1 < e and words[j + 1].text == "," and \
-        bool(re.fullmatch(r"\d{1,3}", words[k].text)) and 0 < value <= 120
+@dataclass
+class _Reading:
+    """A figure while _finish reads its unit: the values, the unit and its family, the last word taken, the
+    letters glued onto the digits that are still to be read, and the counted noun."""
+    value: float
+    low: float | None
+    high: float | None
+    last: int
+    glued: str | None
+    unit: str | None = None
+    fam: str | None = None
+    unit_word: int | None = None
+
+    def scale(self, mult: float) -> None:
+        self.value, self.low, self.high = (x * mult if x is not None else None
+                                           for x in (self.value, self.low, self.high))
+
+    @property
+    def unitless(self) -> bool:
+        return self.unit is None and self.fam is None
+
+
+def _finish(sn: _Sentence, first: int, k: int, j: int, value, low, high, value_text, form: _Form):
+    """The figure whose number runs over words first..j (its digits start at k): its unit and family, what else
+    it takes (a scale, a rate, "years old", a counted noun), its qualifier. The index j instead when the number is
+    no figure after all (letters on digits that make a name, a bare number that needs a unit)."""
+    r = _Reading(value, low, high, last=j, glued=form.glued, fam="count" if form.no_unit else None)
+    _money_scale(sn, r, j, form)
+    glued_rate = _glued_rate(sn, r)
+    _glued_speed(sn, r, j)
+    if r.glued and not _glued_unit(sn, r, k, form):
+        return j  # letters on the digits that are no unit make a name: "the 76ers", "3D", "a 10U server"
+    if form.currency:
+        _currency_unit(sn, r, j, form.currency)
+    if glued_rate and r.unit:
+        r.unit += glued_rate
+    if form.fraction:
+        _fraction_unit(sn, r, j)
+    _unit_after(sn, r, j, form)
+    _age_of(sn, r, k)
+    of_person = r.unitless and k == j and _age_between_commas(sn, k, j, r.value)
     if of_person:
-        unit, fam = "year of age", "age"  # a person's age between commas: "Schiff, 56, who has served"
-    if unit is None and fam is None:
-        if j + 2 < e and " ".join(w.text.lower() for w in words[j + 1:j + 3]) in table["points_phrases"]:
-            unit, fam, last = " ".join(w.text.lower() for w in words[j + 1:j + 3]), "points", j + 2
-        elif j + 1 < e and words[j + 1].text.lower() in table["points_words"]:
-            unit, fam, last = words[j + 1].text.lower(), "points", j + 1
-    if unit is None and fam is None and j + 1 < e:
-        state = j + 2 if words[j + 1].text.lower() in ("are", "were", "remain", "remained") and j + 2 < e else j + 1
-        if words[state].text.lower() in table["people_states"]:  # "58 killed and 527 injured", "2,000 are missing"
-            unit, fam, last = words[state].text.lower(), "count", state
-    if unit is None and fam is None and k - 1 >= s and words[k - 1].text.lower() == "magnitude":
-        unit, fam = "magnitude", "count"  # "a quake of magnitude 6.1", as "a 6.1 magnitude quake" reads
-    if unit is None and fam is None:
-        noun = count_noun_after(words, j, e, table, is_entity_word, singular=value == 1)
-        if noun is not None:
-            unit, fam, unit_word = words[noun].text.lower(), "count", noun
-            if is_entity_word(noun):  # a people, as written: "New Yorkers", "Americans"
-                begin = noun
-                while begin - 1 > j and is_entity_word(begin - 1) == is_entity_word(noun):
-                    begin -= 1
-                unit = text[words[begin].start:words[noun].end]
-            listed = any(words[m].text[:1].isdigit() for m in range(j + 1, noun)) and \
-                (words[j + 1].text.lower() in ("and", "or", ",", "to", "±", "+") or
-                 words[j + 1].text in table["currency_prefixes"])
-            if noun <= j + 3 and not listed:
-                last = noun  # "3,000 North Korean troops" is the figure; "39 of the 62 drones" only "39"
-            # "45 and 50 cases", "nine $2,500 donations": the noun is the next figure's, which is a figure of its own
-        elif needs_unit and bare_fraction and j + 1 < e and words[j + 1].text.lower() == "of":
-            fam = "fraction"  # "1/40 of the wavelength"
-        elif needs_unit:
-            return j
-        else:
-            fam = "count"
-    if unit and fam and fam != "count":
-        rate = _rate_after(words, last, e, table, lexicon)
+        r.unit, r.fam = "year of age", "age"  # a person's age between commas: "Schiff, 56, who has served"
+    _points_or_state(sn, r, j)
+    if r.unitless and k - 1 >= sn.s and sn.low(k - 1) == "magnitude":
+        r.unit, r.fam = "magnitude", "count"  # "a quake of magnitude 6.1", as "a 6.1 magnitude quake" reads
+    if r.unitless and not _counted(sn, r, j, form):
+        return j
+    if r.unit and r.fam and r.fam != "count":
+        rate = _rate_after(sn.words, r.last, sn.e, sn.table, sn.lexicon)
         if rate:
-            unit, last = unit + rate[0], rate[1]
-    qualifier = None
-    q_first = first
-    for n in (3, 2, 1):
-        if first - n >= s:
-            phrase = " ".join(w.text.lower() for w in words[first - n:first])
-            if phrase in table["qualifiers"]:
-                qualifier = table["qualifiers"][phrase]
-                q_first = first - n
-                break
-    if qualifier is None and plus:
-        qualifier = table["qualifiers"]["more than"]  # "three-plus seasons"
+            r.unit, r.last = r.unit + rate[0], rate[1]
+    qualifier, q_first = _qualifier(sn, first, form)
+    words = sn.words
     if value_text is None:
-        value_text = text[words[first].start:words[j].end]
-    return Figure(start=words[q_first].start, end=words[last].end, number_start=k, word_end=max(last, j) + 1,
-                  value=value, value_low=low, value_high=high, value_text=value_text, unit=unit, unit_family=fam,
-                  qualifier=qualifier, approximate=qualifier is not None or vague, vague=vague, unit_word=unit_word,
-                  of_person=of_person)
+        value_text = sn.text[words[first].start:words[j].end]
+    return Figure(start=words[q_first].start, end=words[r.last].end, number_start=k, word_end=max(r.last, j) + 1,
+                  value=r.value, value_low=r.low, value_high=r.high, value_text=value_text, unit=r.unit,
+                  unit_family=r.fam, qualifier=qualifier, approximate=qualifier is not None or form.vague,
+                  vague=form.vague, unit_word=r.unit_word, of_person=of_person)
+
+
+def _money_scale(sn: _Sentence, r: _Reading, j: int, form: _Form) -> None:
+    """A glued m / bn: millions of money after a currency sign ("$5m", "£2.1bn") or before a money unit ("1.8M
+    dollars"), and millions of a counted noun ("1.5m people")."""
+    if not form.money_scale:
+        return
+    mult = sn.table["money_scales"][form.money_scale]
+    if form.currency:
+        r.scale(mult)
+        r.glued = None
+    elif r.glued:
+        after = _unit_from(sn.words, j, sn.table, sn.lexicon, allow_symbols=False)
+        if after and after[1].startswith("money:"):  # "1.8M dollars"
+            r.scale(mult)
+            r.unit, r.fam, r.last = after
+            r.glued = None
+        elif j + 1 < sn.e and _is_plural_noun(sn.low(j + 1), sn.table):  # "1.5m people": millions
+            r.scale(mult)
+            r.glued = None
+
+
+def _glued_rate(sn: _Sentence, r: _Reading) -> str | None:
+    """' per share' of "a 12-cent-a-share dividend" (and "$400-million-a-year": a scale too), taken off the glued
+    letters; a dimension adjective goes too ("a 5m-high wall")."""
+    table = sn.table
+    if r.glued and "-" in r.glued and r.glued.rsplit("-", 1)[1].lower() in table["dimension_adjectives"]:
+        r.glued = r.glued.rsplit("-", 1)[0]  # "a 5m-high wall"
+    per = re.fullmatch(r"(?:(.+?)-)?(?:a|an|per)-([a-z]+)", r.glued or "", re.I)
+    if not (per and per.group(2).lower() in table["rate_denominators"]):
+        return None
+    r.glued, rate = per.group(1), " per " + table["rate_denominators"][per.group(2).lower()]
+    if r.glued and r.glued.lower() in table["scales"]:  # "$400-million-a-year"
+        r.scale(table["scales"][r.glued.lower()])
+        r.glued = None
+    return rate
+
+
+def _glued_speed(sn: _Sentence, r: _Reading, j: int) -> None:
+    """"150km/h": a rate written onto the digits across the slash."""
+    words = sn.words
+    if r.glued and j + 2 < sn.e and words[j + 1].text == "/" and words[j + 1].start == words[j].end and \
+            words[j + 2].start == words[j + 1].end:
+        rate = sn.lexicon[0].get(f"{r.glued}/{words[j + 2].text}".lower())
+        if rate:
+            r.unit, r.fam = rate
+            r.last, r.glued = j + 2, None
+
+
+def _glued_unit(sn: _Sentence, r: _Reading, k: int, form: _Form) -> bool:
+    """The unit of the letters glued onto the digits ("200lbs", "-10C", "km2", "a 25-basis-point cut", "a
+    12-year-old"); False when they are no unit and make a name."""
+    table = sn.table
+    names, _, glued_symbols = sn.lexicon
+    glued = r.glued
+    g = glued.lower()
+    raw = sn.words[k].text
+    attached = not form.spelled and raw.endswith(glued) and not raw[:-len(glued)].endswith(("-", "–"))
+    sup = glued[:-1] + {"2": "²", "3": "³"}.get(glued[-1], glued[-1])  # "km2" is km²
+    cur = table["currency_prefixes"].get(glued.upper()) if glued.isalpha() and len(glued) == 3 else None
+    # "-10C" is a temperature (a glued lower-case "c" stays cents)
+    got = table["glued_case_sensitive"].get(glued) or table["units_extra"].get(g) or glued_symbols.get(glued) \
+        or glued_symbols.get(sup) or _powered_unit(glued, glued_symbols) or names.get(g) \
+        or (tuple(cur) if cur else None)
+    if got:
+        r.unit, r.fam = got
+    elif g.replace("-", " ") in table["points_phrases"]:  # "a 25-basis-point cut"
+        r.unit, r.fam = g.replace("-", " "), "points"
+    elif g in table["age_glued"]:
+        r.unit, r.fam = "year of age", "age"
+    elif g == "strong":
+        pass  # "12,000-strong force of soldiers": the noun comes after
+    elif attached and g not in ("x", "×"):
+        return False
+    else:
+        r.unit, r.fam = g, "count"
+    return True
+
+
+def _currency_unit(sn: _Sentence, r: _Reading, j: int, currency: tuple) -> None:
+    """A currency written before the number is the unit, and a scale word after it scales: "$3 billion"."""
+    r.unit, r.fam = currency
+    scale = sn.low(j + 1) if j + 1 < sn.e else ""
+    if scale in sn.table["scales"] or scale in sn.table["money_scales"]:
+        r.scale(sn.table["scales"].get(scale) or sn.table["money_scales"][scale])
+        r.last = j + 1
+
+
+def _fraction_unit(sn: _Sentence, r: _Reading, j: int) -> None:
+    """A fraction of a unit ("one-half mile", "three-quarters of a mile"), else a proportion ("two-thirds of
+    voters")."""
+    words, table, lexicon = sn.words, sn.table, sn.lexicon
+    got = _unit_from(words, j, table, lexicon, allow_symbols=False)
+    if not got and j + 2 < sn.e and sn.low(j + 1) == "of" and sn.low(j + 2) in ("a", "an"):
+        got = _unit_from(words, j + 2, table, lexicon, allow_symbols=False)
+    r.unit, r.fam, r.last = got if got else (None, "fraction", j)
+
+
+def _unit_after(sn: _Sentence, r: _Reading, j: int, form: _Form) -> None:
+    """A unit written after the number: a scaled currency code ("30 MUSD"), a unit's name or a symbol set apart,
+    a power of a length ("4 km cubed"), a money scale after the unit ("75 USD million")."""
+    words, table = sn.words, sn.table
+    scaled = _scaled_currency(words[j + 1].text, table) if r.unitless and j + 1 < sn.e else None
+    if scaled:  # "30 MUSD"
+        r.unit, r.fam, mult = scaled
+        r.scale(mult)
+        r.last = j + 1
+    if r.unitless:
+        got = _unit_from(words, j, table, sn.lexicon, allow_symbols=False) or \
+            _unit_symbol_apart(sn.text, words, j, sn.s, sn.e, table, sn.lexicon)
+        if got:
+            r.unit, r.fam, r.last = got
+            if r.unit == "pound-mass" and sn.low(j) in table["scales"]:
+                r.unit, r.fam = "pound sterling", "money:GBP"  # "361 million pounds" is money
+    if r.fam in ("length", "area") and r.unit and not r.unit.startswith(("square ", "cubic ")):
+        power = _power_after(words, r.last, sn.e)
+        if power:  # "4km^3", "4 km cubed"
+            word, family, r.last = power
+            r.unit, r.fam = f"{word} {r.unit}", family
+    if r.fam and r.fam.startswith("money:") and not form.currency and r.last + 1 < sn.e and \
+            sn.low(r.last + 1) in table["scales"] and sn.low(j) not in table["scales"]:
+        r.scale(table["scales"][sn.low(r.last + 1)])  # "75 USD million"
+        r.last += 1
+
+
+def _age_of(sn: _Sentence, r: _Reading, k: int) -> None:
+    """A duration that is an age ("28 years old", "28-year-old" as tokenized text, "13 years of age"), and a bare
+    number after "aged" / "ages" ("aged 63", "between the ages of 17 and 20")."""
+    last, e = r.last, sn.e
+    if r.fam == "duration" and last + 1 < e and sn.low(last + 1) == "old":
+        r.unit, r.fam, r.last = r.unit + " of age", "age", last + 1
+    elif r.fam == "duration" and last + 2 < e and sn.words[last + 1].text == "-" and sn.low(last + 2) == "old":
+        r.unit, r.fam, r.last = r.unit + " of age", "age", last + 2  # "28 - year - old" (tokenized text)
+    elif r.fam == "duration" and last + 2 < e and sn.low(last + 1) == "of" and sn.low(last + 2) == "age":
+        r.unit, r.fam, r.last = r.unit + " of age", "age", last + 2
+    if r.unitless and k - 1 >= sn.s and (sn.low(k - 1) in ("aged", "age", "ages") or (
+            k - 2 >= sn.s and sn.low(k - 1) == "of" and sn.low(k - 2) in ("age", "ages"))):
+        r.unit, r.fam = "year of age", "age"  # "aged 63", "ages 16 to 24", "between the ages of 17 and 20"
+
+
+def _age_between_commas(sn: _Sentence, k: int, j: int, value: float) -> bool:
+    """"Schiff, 56, who has served": a person's age set off by commas after their name."""
+    words = sn.words
+    return k - 2 >= sn.s and words[k - 1].text == "," and sn.is_entity_word(k - 2) == "PER" and j + 1 < sn.e and \
+        words[j + 1].text == "," and bool(re.fullmatch(r"\d{1,3}", words[k].text)) and 0 < value <= 120
+
+
+def _points_or_state(sn: _Sentence, r: _Reading, j: int) -> None:
+    """Points after the number ("4 percentage points", "3 seats") and people in a state ("58 killed and 527
+    injured", "2,000 are missing")."""
+    words, e, table = sn.words, sn.e, sn.table
+    if r.unitless:
+        if j + 2 < e and " ".join(w.text.lower() for w in words[j + 1:j + 3]) in table["points_phrases"]:
+            r.unit, r.fam, r.last = " ".join(w.text.lower() for w in words[j + 1:j + 3]), "points", j + 2
+        elif j + 1 < e and sn.low(j + 1) in table["points_words"]:
+            r.unit, r.fam, r.last = sn.low(j + 1), "points", j + 1
+    if r.unitless and j + 1 < e:
+        state = j + 2 if sn.low(j + 1) in ("are", "were", "remain", "remained") and j + 2 < e else j + 1
+        if sn.low(state) in table["people_states"]:
+            r.unit, r.fam, r.last = sn.low(state), "count", state
+
+
+def _counted(sn: _Sentence, r: _Reading, j: int, form: _Form) -> bool:
+    """The noun a unitless number counts ("3,000 North Korean troops", "New Yorkers"), else a fraction of
+    something ("1/40 of the wavelength") or a plain count; False for a number that needs a unit and has none."""
+    words, e = sn.words, sn.e
+    noun = count_noun_after(words, j, e, sn.table, sn.is_entity_word, singular=r.value == 1)
+    if noun is not None:
+        r.unit, r.fam, r.unit_word = sn.low(noun), "count", noun
+        if sn.is_entity_word(noun):  # a people, as written: "New Yorkers", "Americans"
+            begin = noun
+            while begin - 1 > j and sn.is_entity_word(begin - 1) == sn.is_entity_word(noun):
+                begin -= 1
+            r.unit = sn.text[words[begin].start:words[noun].end]
+        listed = any(words[m].text[:1].isdigit() for m in range(j + 1, noun)) and \
+            (sn.low(j + 1) in ("and", "or", ",", "to", "±", "+") or words[j + 1].text in sn.table["currency_prefixes"])
+        if noun <= j + 3 and not listed:
+            r.last = noun  # "3,000 North Korean troops" is the figure; "39 of the 62 drones" only "39"
+        # "45 and 50 cases", "nine $2,500 donations": the noun is the next figure's, which is a figure of its own
+    elif form.needs_unit and form.bare_fraction and j + 1 < e and sn.low(j + 1) == "of":
+        r.fam = "fraction"  # "1/40 of the wavelength"
+    elif form.needs_unit:
+        return False
+    else:
+        r.fam = "count"
+    return True
+
+
+def _qualifier(sn: _Sentence, first: int, form: _Form) -> tuple[str | None, int]:
+    """(qualifier, its first word): "about", "more than", "up to" … before the figure; "three-plus" is more than."""
+    table = sn.table
+    for n in (3, 2, 1):
+        if first - n >= sn.s:
+            phrase = " ".join(w.text.lower() for w in sn.words[first - n:first])
+            if phrase in table["qualifiers"]:
+                return table["qualifiers"][phrase], first - n
+    if form.plus:
+        return table["qualifiers"]["more than"], first  # "three-plus seasons"
+    return None, first
 
 
 def count_noun_after(words, j, e, table, is_entity_word, max_modifiers: int = 2, singular: bool = False):
