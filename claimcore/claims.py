@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from claimcore.components import stamp
 from claimcore.entities import actor_name, canonicalize_entities
 from claimcore.figures import Figure, parse_figures
+from claimcore.language import english_models_apply
 from claimcore.text import HONORIFICS, sentence_spans, split_words, stop_words
 from schemas import CLAIMS, STORY_CLAIMS, stable_id
 
@@ -484,7 +485,10 @@ def find_subject(ctx: ArticleContext, fig: Figure, claimant: Claimant) -> str | 
 
 # ---- 6. records ------------------------------------------------------------------------------------------------
 def extract_claims(article: dict) -> list[dict]:
-    """Every claim of one article: its denials, then its figures, in reading order."""
+    """Every claim of one article: its denials, then its figures, in reading order. None for an article in a
+    language the English rules do not read (claimcore/language.py): no claim is better than a misread figure."""
+    if not english_models_apply(article.get("language")):
+        return []
     ctx = article_context(article)
     claims = []
     for d in find_denials(ctx):

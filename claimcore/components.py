@@ -7,8 +7,8 @@ so an output change without a version bump fails CI. After a deliberate change:
 
     .venv/bin/python tests/golden/regenerate.py NAME     # rewrites tests/golden/NAME.json, prints the new digest
 
-then add the next version with that digest to `versions` below (earlier versions stay: their digests say what
-rows stamped with them were made by).
+then add the next version with that digest to `versions` below. Earlier versions stay, with the digest they had
+over the golden inputs of their time: a stamp once written keeps naming one behaviour.
 """
 from __future__ import annotations
 
@@ -38,6 +38,9 @@ COMPONENTS = {c.name: c for c in (
     Component("extractor", "HTML page → text, title, author, date, language: trafilatura and htmldate behind "
               "claimcore/extraction.py (charset reading included)",
               ((1, "04920fe552dd7849"),)),
+    Component("language", "title and text → ISO 639 language code: fastText lid.176 through claimcore/language.py "
+              "(its sample, letters and confidence floors)",
+              ((1, "dae979f3cabe2707"),)),
     Component("figures", "text → figures with value, range, unit and unit family: claimcore/figures.py with its "
               "word lists and unit lexicon (claimcore/data/)",
               ((2, "44590e8da1ba4b5d"),)),  # 1: the unused stamp 'figures/1', never tied to an output
@@ -52,10 +55,12 @@ COMPONENTS = {c.name: c for c in (
               ((1, "e8a83da4e3424e76"),)),
     Component("claims", "article with entities and attributions → claim rows, and a story's story_claims: "
               "claimcore/claims.py with claimcore/data/claim_words.json",
-              ((3, "b335ea1085841967"),)),  # 2: 'claims/2' stamped rows of many different rule sets, untracked
+              ((3, "b335ea1085841967"), (4, "2db40cf5fdca32be"))),  # 2: 'claims/2' stamped rows of many rule sets
+    # 4: no claims from an article in a language the English rules do not read (claimcore/language.py)
     Component("stories", "article signatures → copies, stories and threads: claimcore/story_grouping.py with "
               "the default StoryParams",
-              ((1, "5ff083d2bd1390b3"),)),
+              ((1, "5ff083d2bd1390b3"), (2, "1123d5449a9ea346"))),
+    # 2: an article in a language the embedder does not read is grouped with its copies only
 )}
 
 

@@ -19,6 +19,15 @@ LEAD_PIECES = 128
 ONNX_FILE = "model.int8.onnx"
 DEFAULT_EMBEDDING_MODEL = "claimwire-embed-v1"
 EMBEDDING_DIMS = 384  # schemas' story_index.embedding: 384 x float32
+# all-MiniLM-L6-v2 was trained on English sentence pairs: its vectors of other languages place unrelated articles
+# close together, so articles in other languages are grouped by their copies only (claimcore/story_grouping.py)
+EMBEDDING_LANGUAGES = frozenset({"en"})
+
+
+def embedding_applies(language: str | None) -> bool:
+    """Whether the story embedding and the English signals (entities, figures, months) compare an article of this
+    language: English, and text whose language cannot be told."""
+    return language is None or language in EMBEDDING_LANGUAGES
 
 
 def package_encoder_dir() -> str:

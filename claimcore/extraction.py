@@ -14,6 +14,7 @@ import subprocess
 import sys
 
 from claimcore.dates import infer_published, usable_date
+from claimcore.language import detect_language
 from claimcore.text import CONTROL_CHARS, content_hash
 from claimcore.urls import canonicalize_url, outlet_of
 from schemas import ARTICLES, stable_id
@@ -176,7 +177,9 @@ def article_record(*, text: str, url: str | None, canonical_hint: str | None = N
                    outlet=None, date_source: str = "input", file_name: str | None = None) -> dict:
     """An articles.v1 record with its identity: article_id from the canonical URL, else the source id, else
     the text. Without a publication date, one is inferred from the URL path, the file's name (`file_name`, a
-    plain-text input) or the text's dateline (claimcore/dates.py); `date_source` says where it came from."""
+    plain-text input) or the text's dateline (claimcore/dates.py); `date_source` says where it came from. The
+    language is the text's (claimcore/language.py); the given one (a page's `<html lang>`, a JSONL field) only
+    where the text cannot tell."""
     text, title, author = (_printable(v) for v in (text, title, author))
     canonical = None
     for candidate in (canonical_hint, url):
@@ -204,7 +207,7 @@ def article_record(*, text: str, url: str | None, canonical_hint: str | None = N
         "author": author,
         "published_at": published,
         "date_source": date_source,
-        "language": language,
+        "language": detect_language(f"{title}\n{text}" if title else text, declared=language),
         "text": text,
         "content_hash": chash,
         "fetched_at": fetched_at,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from claimcore.dates import text_months
+from claimcore.embedder import EMBEDDING_DIMS, embedding_applies
 from claimcore.entities import canonical_name, spelling_key
 from claimcore.figures import parse_figures
 from claimcore.text import normalized_text, split_words
@@ -125,6 +126,10 @@ def signature(article: dict, embedding: np.ndarray, story_id: str | None = None,
     """What story grouping knows of an article. evidence=False leaves out the who / when / how-many signals
     (entities, figures, year, months): the fallback when computing one of them failed."""
     text = article.get("text") or ""
+    if not embedding_applies(article.get("language")):
+        # another language: no English signals, and a zero vector, which no article's cosine reaches (min_cosine):
+        # the article is grouped with its copies only
+        embedding, evidence = np.zeros(EMBEDDING_DIMS, dtype=np.float32), False
     return {
         "article_id": article["article_id"],
         "published": epoch(article.get("published_at")),

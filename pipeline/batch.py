@@ -49,7 +49,7 @@ def commit_staged(opts, staging: str) -> dict:
 def run_components(opts) -> dict[str, str]:
     """The versioned components (claimcore/components.py) whose output a run's rows hold, by stamp; a model
     component also names the model folder it ran."""
-    ran = ["extractor"]
+    ran = ["extractor", "language"]
     models = {}
     if not opts.no_ner:
         ran.append("ner")

@@ -16,6 +16,7 @@ import sys
 import time
 
 from claimcore.figures import family_label
+from claimcore.language import OTHER_LANGUAGES_NOTE, english_models_apply, language_counts
 from schemas import dataset
 
 REPORT_FORMAT = "claimwire-report/1"
@@ -83,7 +84,7 @@ def load(output_dir: str) -> dict:
     def rows(table, columns=None):
         return dataset.read_rows(output_dir, table, columns)
     articles = {a["article_id"]: a for a in rows("articles", ["article_id", "url", "title", "outlet", "published_at",
-                                                               "story_id", "duplicate_of", "entities"])}
+                                                               "story_id", "duplicate_of", "entities", "language"])}
     stories = _merge_stories(rows("stories"))
     for s in stories.values():
         s["articles"] = sorted((articles[a] for a in s["article_ids"] if a in articles),
@@ -262,10 +263,14 @@ def render(data: dict, output_dir: str, max_stories: int = 200) -> str:
         parts.append("</table>")
     else:
         parts.append("<p>None.</p>")
-    parts.append("<h2 id=\"run\">Run</h2><table>")
+    parts.append("<h2 id=\"run\">Run</h2>")
+    if not all(english_models_apply(a["language"]) for a in data["articles"].values()):
+        parts.append(f"<p class=\"note\">{_esc(OTHER_LANGUAGES_NOTE)}.</p>")
+    parts.append("<table>")
     meta = [("output", os.path.abspath(output_dir)), ("commits", manifest.get("sequence", "—")),
             ("last commit", manifest.get("committed_at", "—")), ("runs", len(runs)),
             ("inputs", ", ".join(sorted({i for r in runs.values() for i in r.get("inputs", [])})) or "—"),
+            ("articles by language", language_counts(a["language"] for a in data["articles"].values()) or "—"),
             ("report written", dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))]
     parts += [f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in meta]
     parts.append(f"</table></main><script>{JS}</script></body></html>")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import collections
 
 from claimcore.figures import family_label
+from claimcore.language import OTHER_LANGUAGES_NOTE, english_models_apply, language_counts
 from schemas import TABLES
 from schemas.dataset import read_table, table_dir
 from transforms.common import NAMESPACE
@@ -33,6 +34,12 @@ def format_summary(output_dir: str, counters: dict, seconds: float) -> str:
         t = read_table(output_dir, name)
         if t is not None:
             lines.append(f"  {name:<13} {t.num_rows:>6} rows  {table_dir(output_dir, name)}/")
+    languages = read_table(output_dir, "articles", ["language"])
+    if languages is not None and languages.num_rows:
+        codes = languages.column("language").to_pylist()
+        lines += ["", "articles by language:", f"  {language_counts(codes)}"]
+        if not all(english_models_apply(c) for c in codes):
+            lines.append(f"  ({OTHER_LANGUAGES_NOTE})")
     errors = read_table(output_dir, "errors")
     if errors is not None and errors.num_rows:
         kinds = collections.Counter(errors.column("kind").to_pylist())

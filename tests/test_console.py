@@ -122,7 +122,8 @@ def test_claims_from_files_without_an_outlet_say_so(tmp_path):
     assert extractors.fetchall() == [(stamp("claims"),)]
     manifest = json.load(open(tmp_path / "out" / "_manifest.json", encoding="utf-8"))
     (run,) = manifest["runs"].values()
-    assert run["components"] == {"extractor": stamp("extractor"), "figures": stamp("figures"),
+    assert run["components"] == {"extractor": stamp("extractor"), "language": stamp("language"),
+                                 "figures": stamp("figures"),
                                  "claims": stamp("claims"), "stories": stamp("stories"),
                                  "embedder": stamp("embedder") + " (claimwire-embed-v1)"}
     lines = ran.stdout.split("top corroborated claims", 1)[1].splitlines()

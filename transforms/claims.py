@@ -7,6 +7,7 @@ from __future__ import annotations
 import apache_beam as beam
 
 from claimcore.claims import extract_claims, story_claim_records
+from claimcore.language import english_models_apply
 from transforms.common import ERRORS, CountingDoFn
 
 
@@ -17,6 +18,9 @@ class ExtractArticleClaims(CountingDoFn):
         self.count("in")
         if article.get("duplicate_of"):
             self.count("copies_skipped")  # a reprint repeats its original's claims: not a second source
+            return
+        if not english_models_apply(article.get("language")):
+            self.count("other_language")  # English rules and figures would misread it ("3.000" as 3)
             return
         try:
             with self.timed():

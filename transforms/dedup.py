@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import apache_beam as beam
 
+from claimcore.embedder import embedding_applies
 from claimcore.story_grouping import (
     MAX_BUCKET,
     MIN_SHARED_BANDS,
@@ -164,6 +165,8 @@ class MakeSignature(CountingDoFn):
                                        f"{type(e).__name__}: {e}"[:500])
         if sig["published"] is None:
             self.count("undated")
+        if not embedding_applies(article.get("language")):
+            self.count("other_language")
         yield article, sig
 
 

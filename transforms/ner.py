@@ -3,23 +3,26 @@
 Our own ModelHandler (Beam's huggingface_inference imports TensorFlow and breaks with transformers 5). The model
 loads once per worker process (RunInference shares it between the process's threads). Exact copies of a text are
 tagged once (transforms.common.OncePerText). A batch that raises is retried one article at a time, so one bad
-article costs its own entities (an `ner_failed` error row) and never its neighbours'.
+article costs its own entities (an `ner_failed` error row) and never its neighbours'. The model is English: an
+article in another language (claimcore/language.py) passes with no entities, counted.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Iterable, NamedTuple, Optional, Sequence
 
 import apache_beam as beam
 from apache_beam.ml.inference.base import ModelHandler, RunInference
 
 from claimcore.attribution_model import ArticleAnalyzer, AttributionTagger, resolve_attribution_dir
 from claimcore.entities import canonicalize_entities
+from claimcore.language import english_models_apply
 from claimcore.ner_model import NerTagger, resolve_model_dir
 from transforms.common import ERRORS, CountingDoFn, OncePerText
 
 # articles handed to one analyze call: their sentences are queued together, so the model's parallel calls keep the
 # cores busy across articles. Results never depend on it (each sentence is its own model call).
 ARTICLES_PER_CALL = 32
+OTHER_LANGUAGE = "other_language"  # the tag of articles the English models do not run on
 
 
 class NerModelHandler(ModelHandler[dict, tuple, ArticleAnalyzer]):
@@ -84,6 +87,24 @@ class AttachEntities(CountingDoFn):
         yield dict(article, entities=canonicalize_entities(entities), attributions=attributions)
 
 
+class SkipOtherLanguages(CountingDoFn):
+    """Articles the English models apply to (English, or a language that cannot be told) go on to the model; any
+    other keeps its row with no entities and no attributions, counted as `ner.other_language`."""
+    stage = "ner"
+
+    def process(self, article):
+        if english_models_apply(article.get("language")):
+            yield article
+        else:
+            self.count("other_language")
+            yield beam.pvalue.TaggedOutput(OTHER_LANGUAGE, dict(article, entities=[], attributions=None))
+
+
+class Tagged(NamedTuple):
+    articles: beam.PCollection
+    errors: beam.PCollection
+
+
 class RecognizeEntities(beam.PTransform):
     """articles → articles with entities (main) + dead letters ('errors')."""
 
@@ -93,6 +114,10 @@ class RecognizeEntities(beam.PTransform):
         self.handler = NerModelHandler(model_ref, articles_per_call, attribution_ref=attribution_ref)
 
     def expand(self, articles):
-        return (articles
-                | "Tag" >> OncePerText(RunInference(self.handler), article_text, "ner")
-                | "AttachEntities" >> beam.ParDo(AttachEntities()).with_outputs(ERRORS, main="articles"))
+        routed = articles | "ByLanguage" >> beam.ParDo(SkipOtherLanguages()).with_outputs(OTHER_LANGUAGE,
+                                                                                            main="english")
+        tagged = (routed.english
+                  | "Tag" >> OncePerText(RunInference(self.handler), article_text, "ner")
+                  | "AttachEntities" >> beam.ParDo(AttachEntities()).with_outputs(ERRORS, main="articles"))
+        every = (tagged.articles, routed[OTHER_LANGUAGE]) | "AllLanguages" >> beam.Flatten()
+        return Tagged(every, tagged.errors)

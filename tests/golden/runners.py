@@ -23,6 +23,7 @@ from claimcore.embedder import SentenceEncoder, title_and_lead
 from claimcore.entities import canonicalize_entities
 from claimcore.extraction import extract_html
 from claimcore.figures import parse_figures
+from claimcore.language import detect_language, english_models_apply
 from claimcore.ner_model import NerTagger, resolve_model_dir
 from claimcore.story_grouping import (
     MIN_SHARED_BANDS,
@@ -69,6 +70,12 @@ def articles() -> list[dict]:
     return out
 
 
+def foreign_articles() -> list[dict]:
+    """The language tests' articles in German, Spanish, Korean and French (tests/fixtures/foreign_articles.json)."""
+    with open(os.path.join(REPO, "tests", "fixtures", "foreign_articles.json"), encoding="utf-8") as f:
+        return json.load(f)["articles"]
+
+
 def _analyzer() -> ArticleAnalyzer:
     model_dir = resolve_model_dir(None)
     return ArticleAnalyzer(NerTagger.load(model_dir),
@@ -83,16 +90,22 @@ def _load(name: str):
 def build_inputs() -> dict[str, object]:
     """The stored inputs of the claims and stories components, made by the NER, attribution and embedding
     components from articles()."""
-    docs = articles()
-    found = _analyzer().analyze([d["text"] for d in docs])
+    docs = articles() + [dict(d, outlet=f"{d['language']}.example", story="nk-troops") for d in foreign_articles()]
+    languages = [detect_language(f"{d['title']}\n{d['text']}") for d in docs]
+    # the English models run where the pipeline runs them (transforms/ner.py): other languages get no entities
+    english = [k for k, lang in enumerate(languages) if english_models_apply(lang)]
+    found = dict(zip(english, _analyzer().analyze([docs[k]["text"] for k in english])))
     vectors = SentenceEncoder().encode([title_and_lead(d) for d in docs])
     claim_input, story_input = [], []
-    for d, (entities, attributions), vec in zip(docs, found, vectors):
+    for k, (d, language, vec) in enumerate(zip(docs, languages, vectors)):
+        entities, attributions = found.get(k, ([], None))
         article = {"article_id": d["id"], "url": f"https://{d['outlet']}/{d['id']}", "outlet": d["outlet"],
                    "published_at": d["published"], "story_id": d["story"], "duplicate_of": None, "title": d["title"],
-                   "text": d["text"], "entities": canonicalize_entities(entities), "attributions": attributions}
+                   "language": language, "text": d["text"], "entities": canonicalize_entities(entities),
+                   "attributions": attributions}
         claim_input.append(article)
-        story_input.append({**{k: article[k] for k in ("article_id", "published_at", "text", "entities")},
+        story_input.append({**{k: article[k] for k in ("article_id", "published_at", "language", "text",
+                                                       "entities")},
                             "embedding": base64.b64encode(np.asarray(vec, np.float32).tobytes()).decode()})
     return {"claims.input.json": claim_input, "stories.input.json": story_input}
 
@@ -105,6 +118,11 @@ def run_extractor() -> list:
             result = extract_html(f.read(), "https://example.org/" + os.path.basename(path))
         out.append([os.path.relpath(path, REPO), result])
     return out
+
+
+def run_language() -> list:
+    return [[d["id"], detect_language(f"{d['title']}\n{d['text']}" if d["title"] else d["text"])]
+            for d in articles() + foreign_articles()]
 
 
 def run_figures() -> list:
@@ -177,7 +195,7 @@ def run_stories() -> dict:
                          for aid, r in sorted(resolved.items())}}
 
 
-RUNNERS = {"extractor": run_extractor, "figures": run_figures, "ner": run_ner, "attribution": run_attribution,
+RUNNERS = {"extractor": run_extractor, "language": run_language, "figures": run_figures, "ner": run_ner, "attribution": run_attribution,
            "embedder": run_embedder, "claims": run_claims, "stories": run_stories}
 
 
