@@ -284,13 +284,13 @@ class ArticleAnalyzer:
             import torch
             torch.set_num_threads(1)
 
-    def analyze(self, texts: Sequence[str]) -> list[tuple[list, list]]:
+    def analyze(self, texts: Sequence[str], titles: Sequence[str | None] | None = None) -> list[tuple[list, list]]:
         """(entities, attributions) per text; attributions are dicts of character offsets (articles.v1's
         `attributions` column)."""
         import numpy as np
         out = []
         # each article's attributions while the model still tags the next articles' sentences
-        for doc in self.ner.iter_analyze(texts, features=self.attribution is not None):
+        for doc in self.ner.iter_analyze(texts, features=self.attribution is not None, titles=titles):
             found = []
             if self.attribution is not None and doc.words:
                 feats = np.concatenate([doc.features, layout_features(doc.text, doc.words, doc.sentences)], 1)

@@ -94,7 +94,7 @@ def article_context(article: dict) -> ArticleContext:
         while k < len(words) and words[k].start < e["end"]:
             ent_at[k] = e
             k += 1
-    sentences = sentence_spans(text, words)
+    sentences = sentence_spans(text, words, article.get("title"))
     return ArticleContext(article, text, words, sentences, ent_at, entities, list(article.get("attributions") or []),
                           starts, [s for s, _ in sentences])
 

@@ -7,7 +7,7 @@ so an output change without a version bump fails CI. After a deliberate change:
 
     .venv/bin/python tests/golden/regenerate.py NAME     # rewrites tests/golden/NAME.json, prints the new digest
 
-then add the next version with that digest to `versions` below. Earlier versions stay, with the digest they had
+then add the next version with that digest, and a line on what changed, to `versions` below. Earlier versions stay, with the digest they had
 over the golden inputs of their time: a stamp once written keeps naming one behaviour.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 class Component:
     name: str
     what: str
-    versions: tuple[tuple[int, str], ...]  # (version, digest of its golden output), oldest first
+    versions: tuple[tuple[int, str, str], ...]  # (version, digest of its golden output, what changed), oldest first
 
     @property
     def version(self) -> int:
@@ -36,36 +36,42 @@ class Component:
 
 COMPONENTS = {c.name: c for c in (
     Component("extractor", "HTML page → text, title, author, date, language: trafilatura and htmldate behind "
-              "claimcore/extraction.py (charset reading included)",
-              ((1, "04920fe552dd7849"),)),
+              "claimcore/extraction.py (charset reading included)", (
+                  (1, "04920fe552dd7849", "first tracked version"),)),
     Component("language", "title and text → ISO 639 language code: fastText lid.176 through claimcore/language.py "
-              "(its sample, letters and confidence floors)",
-              ((1, "dae979f3cabe2707"),)),
+              "(its sample, letters and confidence floors)", (
+                  (1, "dae979f3cabe2707", "first version"),)),
     Component("figures", "text → figures with value, range, unit and unit family: claimcore/figures.py with its "
-              "word lists and unit lexicon (claimcore/data/)",
-              ((2, "44590e8da1ba4b5d"),)),  # 1: the unused stamp 'figures/1', never tied to an output
-    Component("ner", "text → entities: the shipped claimwire-ner-v1 through claimcore/ner_model.py (words, "
-              "sentences, windows, constrained decoding) and the entity rules",
-              ((1, "86c1d97fd3fb0aae"),)),
-    Component("attribution", "text → attributions (source, cue, content): claimwire-attribution-v1 over the NER "
-              "encoder's features, linked by claimcore/attribution_model.py",
-              ((1, "fa68e7c8591fb066"),)),
+              "word lists and unit lexicon (claimcore/data/)", (
+                  (2, "44590e8da1ba4b5d", "first tracked version (the stamp 'figures/1' was never written)"),)),
+    Component("ner", "text and title → entities: the shipped claimwire-ner-v1 through claimcore/ner_model.py "
+              "(words, sentences, windows, constrained decoding) and the entity rules", (
+                  (1, "86c1d97fd3fb0aae", "first tracked version"),
+                  (2, "85b549f328d45b87", "a headline the text runs on into its first sentence is a sentence of "
+                                          "its own"))),
+    Component("attribution", "text and title → attributions (source, cue, content): claimwire-attribution-v1 over "
+              "the NER encoder's features, linked by claimcore/attribution_model.py", (
+                  (1, "fa68e7c8591fb066", "first tracked version"),
+                  (2, "ad14555f58d690bb", "as ner/2: a run-on headline is a sentence of its own"))),
     Component("embedder", "title and lead → story embedding: claimwire-embed-v1 (int8 ONNX) through "
-              "claimcore/embedder.py",
-              ((1, "e8a83da4e3424e76"),)),
+              "claimcore/embedder.py", (
+                  (1, "e8a83da4e3424e76", "first tracked version"),)),
     Component("claims", "article with entities and attributions → claim rows, and a story's story_claims: "
-              "claimcore/claims.py with claimcore/data/claim_words.json",
-              ((3, "b335ea1085841967"), (4, "2db40cf5fdca32be"))),  # 2: 'claims/2' stamped rows of many rule sets
-    # 4: no claims from an article in a language the English rules do not read (claimcore/language.py)
+              "claimcore/claims.py with claimcore/data/claim_words.json", (
+                  (3, "b335ea1085841967", "first tracked version ('claims/2' stamped rows of many rule sets)"),
+                  (4, "2db40cf5fdca32be", "no claims from an article in a language the English rules do not read"),
+                  (5, "154642edeb55262d", "a headline run on into the first sentence is a sentence of its own: "
+                                          "its figure takes no body claimant"))),
     Component("stories", "article signatures → copies, stories and threads: claimcore/story_grouping.py with "
-              "the default StoryParams",
-              ((1, "5ff083d2bd1390b3"), (2, "1123d5449a9ea346"))),
-    # 2: an article in a language the embedder does not read is grouped with its copies only
+              "the default StoryParams", (
+                  (1, "5ff083d2bd1390b3", "first tracked version"),
+                  (2, "1123d5449a9ea346", "an article in a language the embedder does not read is grouped with its "
+                                          "copies only"))),
 )}
 
 
 def stamp(name: str) -> str:
-    """'claims/3': the component's name and current version."""
+    """'claims/5': the component's name and current version."""
     return COMPONENTS[name].stamp
 
 

@@ -10,6 +10,7 @@ signals. Before every Capitalized word we insert the vocabulary's `[unused1]` to
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import os
 from dataclasses import dataclass
@@ -355,27 +356,30 @@ class NerTagger:
             path = viterbi_bio(probs, self.id2label)
             yield ([self.id2label[i] for i in path], [float(probs[k, i]) for k, i in enumerate(path)], doc_feats)
 
-    def predict(self, texts: Sequence[str]) -> list[list[dict]]:
-        """Entities of each text."""
-        return [doc.entities for doc in self.analyze(texts)]
+    def predict(self, texts: Sequence[str], titles: Sequence[str | None] | None = None) -> list[list[dict]]:
+        """Entities of each text (`titles`: each text's headline, a sentence of its own where the text runs it on)."""
+        return [doc.entities for doc in self.analyze(texts, titles=titles)]
 
-    def analyze(self, texts: Sequence[str], features: bool = False) -> list["AnalyzedText"]:
-        """Words, sentences, entities (and, with features=True, each word's encoder features) of each text.
+    def analyze(self, texts: Sequence[str], features: bool = False,
+                titles: Sequence[str | None] | None = None) -> list["AnalyzedText"]:
+        """Words, sentences, entities (and, with features=True, each word's encoder features) of each text; a
+        text's title, where given, is a sentence of its own (claimcore.text.sentence_spans).
 
         Each sentence is its own model input, as in training: measured on CoNLL-2003 test, whole-document windows
         cost 2.5 (128 wordpieces) to 7 (256) F1 points against sentence inputs."""
-        return list(self.iter_analyze(texts, features))
+        return list(self.iter_analyze(texts, features, titles))
 
-    def iter_analyze(self, texts: Sequence[str], features: bool = False):
+    def iter_analyze(self, texts: Sequence[str], features: bool = False,
+                     titles: Sequence[str | None] | None = None):
         """analyze, one text at a time, each as soon as its sentences are tagged (see iter_tag_words)."""
         import numpy as np
         prepared = []  # (text, words, sentence spans, each sentence's words), filled as iter_tag_words reads them
 
         def sentences():  # split each text only when the tagger asks for it, so splitting overlaps the model
-            for t in texts:
+            for t, title in zip(texts, titles if titles is not None else itertools.repeat(None)):
                 t = t or ""
                 words = split_words(t)
-                spans = sentence_spans(t, words)
+                spans = sentence_spans(t, words, title)
                 prepared.append((t, words, spans, [[w.text for w in words[s:e]] for s, e in spans]))
                 yield from prepared[-1][3]
 

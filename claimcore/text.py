@@ -106,12 +106,39 @@ def sentence_start_offsets(text: str) -> tuple[int, ...]:
     return tuple(sorted(set(starts)))
 
 
-def sentence_spans(text: str, words: Sequence[Word]) -> list[tuple[int, int]]:
+MIN_GLUED_TITLE_WORDS = 4  # a shorter title is too likely to be the first words of a sentence that goes on
+
+
+def _starts_upper(text: str, at: int) -> bool:
+    """Whether the first letter after offset `at` (past spaces and an opening quote) is a capital."""
+    rest = text[at:at + 8].lstrip(" \t\"“‘'(")
+    return bool(rest) and rest[0].isupper()
+
+
+def glued_title_ends(text: str, title: str | None) -> tuple[int, ...]:
+    """Where a headline written at the start of a line runs on into the body's first sentence ("3000 North Korean
+    Troops Sent to Russia for Ukraine War There are increasing reports …", as one outlet prints it): the character
+    offsets just after each such title. A headline on a line of its own needs nothing (a line break is a boundary)."""
+    title_words = (title or "").split()
+    if len(title_words) < MIN_GLUED_TITLE_WORDS:
+        return ()
+    # what follows must start a sentence: a lede that repeats the headline's words goes on in lower case ("Fed
+    # raises rates by 0.25 points"), and its figure must keep its sentence
+    pattern = r"(?m)^[ \t]*" + r"[ \t]+".join(map(re.escape, title_words)) + r"(?=[ \t]+[\"“‘'(]?[^\W\d_])"
+    return tuple(m.end() for m in re.finditer(pattern, text) if _starts_upper(text, m.end()))
+
+
+def sentence_spans(text: str, words: Sequence[Word], title: str | None = None) -> list[tuple[int, int]]:
     """Word-index spans [start, end) of sentences: spaCy's abbreviation-aware boundaries ("Mr. Clyburn" stays one
-    sentence) plus every line break (paragraphs, headlines)."""
+    sentence), every line break (paragraphs, headlines), and the end of the article's `title` where the text runs it
+    on into its first sentence (glued_title_ends): a headline is a sentence of its own, so its figure never takes
+    the body's claimant."""
     if not words:
         return []
     starts = sentence_start_offsets(text)
+    glued = glued_title_ends(text, title)
+    if glued:
+        starts = tuple(sorted(set(starts) | set(glued)))
     spans, start = [], 0
     for i in range(1, len(words)):
         gap_lo, gap_hi = words[i - 1].end, words[i].start

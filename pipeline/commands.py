@@ -144,12 +144,13 @@ def ner(argv: list[str]) -> int:
     src = open(args.file, encoding="utf-8") if args.file else sys.stdin
 
     # one output line per input line, in order; a line that cannot be tagged gets {"id", "line", "error"} there
-    batch, bad = [], 0  # (id, text, None) to tag, or (id, line number, reason)
+    batch, bad = [], 0  # (id, text, None, title) to tag, or (id, line number, reason, None)
 
     def flush():
-        texts = [text for _, text, reason in batch if reason is None]
-        tagged = iter(tagger.predict(texts) if texts else [])
-        for doc_id, text_or_line, reason in batch:
+        texts = [text for _, text, reason, _ in batch if reason is None]
+        titles = [title for _, _, reason, title in batch if reason is None]
+        tagged = iter(tagger.predict(texts, titles) if texts else [])
+        for doc_id, text_or_line, reason, _ in batch:
             row = {"id": doc_id, "entities": next(tagged)} if reason is None else \
                 {"id": doc_id, "line": text_or_line, "error": reason}
             sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -168,7 +169,8 @@ def ner(argv: list[str]) -> int:
         if reason is None and not isinstance(doc.get("text"), str):
             reason = f"'text' is {type(doc.get('text')).__name__}, not str"
         bad += reason is not None
-        batch.append((doc.get("id"), number if reason else doc["text"], reason))
+        title = doc.get("title") if isinstance(doc.get("title"), str) else None
+        batch.append((doc.get("id"), number if reason else doc["text"], reason, title))
         if len(batch) >= 256:
             flush()
     flush()

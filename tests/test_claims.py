@@ -461,3 +461,29 @@ def test_the_cue_rules_reach_a_bounded_number_of_words_in_a_sentence_without_sto
     claims = extract_claims({"article_id": "a", "text": text, "entities": []})
     cued = {c["value"] for c in claims if c["cue"] == "said"}
     assert 2 in cued and 3 * RULES_REACH + 1 not in cued
+
+
+def test_a_headline_run_on_into_the_body_is_a_sentence_of_its_own(tagger):
+    """One outlet prints its headline at the start of the first paragraph ("… for Ukraine War For the first time,
+    the U.S. has confirmed …"): the headline's figure took the body's claimant. With the article's title, the
+    headline is its own sentence for NER, attribution and claims; without one nothing changes."""
+    from claimcore.attribution_model import ArticleAnalyzer, AttributionTagger, resolve_attribution_dir
+    from claimcore.text import glued_title_ends, sentence_spans, split_words
+    title = "3000 North Korean Troops Sent to Russia for Ukraine War"
+    text = (f"{title} For the first time, the U.S. has confirmed that North Korea has sent 3,000 troops to Russia "
+            "for possible deployment in Ukraine.")
+    assert glued_title_ends(text, title) == (len(title),)
+    assert glued_title_ends(f"{title}\nFor the first time …", title) == ()  # on a line of its own: nothing to do
+    # a lede that repeats the headline and goes on is one sentence: its figure keeps its context
+    assert glued_title_ends("Fed raises interest rates by 0.25 points on Wednesday.", "Fed raises interest rates") == ()
+    words = split_words(text)
+    assert [text[words[s].start:words[e - 1].end] for s, e in sentence_spans(text, words, title)][0] == title
+    assert len(sentence_spans(text, words)) == 1
+    analyzer = ArticleAnalyzer(tagger, AttributionTagger.load(resolve_attribution_dir(None)))
+    (entities, attributions), = analyzer.analyze([text], [title])
+    claims = extract_claims({"article_id": "a", "title": title, "text": text, "entities": entities,
+                             "attributions": attributions})
+    headline = [c for c in claims if c["figure_start"] == 0]
+    body = [c for c in claims if c["figure_start"] > len(title)]
+    assert headline and headline[0]["sentence"] == title and headline[0]["claimant"] is None
+    assert body and body[0]["value"] == 3000 and "U.S." in body[0]["claimant"]["text"]

@@ -27,9 +27,10 @@ def analyzed():
 def test_every_component_has_a_golden_runner_and_versions_that_only_grow():
     assert set(COMPONENTS) == set(RUNNERS)
     for c in COMPONENTS.values():
-        numbers = [v for v, _ in c.versions]
+        numbers = [v for v, _, _ in c.versions]
         assert numbers == sorted(set(numbers)), c.name
-        assert len({d for _, d in c.versions}) == len(c.versions), f"{c.name}: two versions with one output"
+        assert len({d for _, d, _ in c.versions}) == len(c.versions), f"{c.name}: two versions with one output"
+        assert all(note for _, _, note in c.versions), f"{c.name}: every version says what changed"
     assert stamps()["claims"] == f"claims/{COMPONENTS['claims'].version}"
 
 

@@ -17,6 +17,7 @@ from claimcore.attribution_model import ArticleAnalyzer, AttributionTagger, reso
 from claimcore.entities import canonicalize_entities
 from claimcore.language import english_models_apply
 from claimcore.ner_model import NerTagger, resolve_model_dir
+from claimcore.text import glued_title_ends
 from transforms.common import ERRORS, CountingDoFn, OncePerText
 
 # articles handed to one analyze call: their sentences are queued together, so the model's parallel calls keep the
@@ -50,13 +51,13 @@ class NerModelHandler(ModelHandler[dict, tuple, ArticleAnalyzer]):
                       inference_args: Optional[dict[str, Any]] = None) -> Iterable[tuple]:
         batch = list(batch)  # RunInference hands a tuple
         try:
-            found = model.analyze([a["text"] for a in batch])
+            found = model.analyze([a["text"] for a in batch], [a.get("title") for a in batch])
             return [(a, result, None) for a, result in zip(batch, found)]
         except Exception:  # noqa: BLE001 - isolate the culprit below
             out = []
             for a in batch:
                 try:
-                    out.append((a, model.analyze([a["text"]])[0], None))
+                    out.append((a, model.analyze([a["text"]], [a.get("title")])[0], None))
                 except Exception as e:  # noqa: BLE001
                     out.append((a, None, f"{type(e).__name__}: {e}"))
             return out
@@ -69,7 +70,13 @@ class NerModelHandler(ModelHandler[dict, tuple, ArticleAnalyzer]):
 
 
 def article_text(article: dict) -> str:
-    return article.get("text") or ""
+    """What the analysis of an article depends on: its text, and its title where the text runs the title on into
+    its first sentence (a sentence boundary there). Exact copies under other titles still share one analysis."""
+    text = article.get("text") or ""
+    if not isinstance(text, str):
+        return text  # a bad record: OncePerText keys it by its repr, and it fails inside the model call alone
+    glued = glued_title_ends(text, article.get("title"))
+    return f"{text}\x00{article['title']}" if glued else text
 
 
 class AttachEntities(CountingDoFn):

@@ -49,7 +49,7 @@ def main() -> int:
         else:
             to_bump.append(name)
             print(f"{name:12s} {component.stamp:16s} digest {new}: CHANGED (recorded: {component.digest}); add "
-                  f"({component.version + 1}, \"{new}\") to its versions in claimcore/components.py")
+                  f"({component.version + 1}, \"{new}\", \"<what changed>\") to its versions in claimcore/components.py")
     return 1 if to_bump else 0
 
 

@@ -76,6 +76,18 @@ def foreign_articles() -> list[dict]:
         return json.load(f)["articles"]
 
 
+def site_articles() -> list[dict]:
+    """The sample site's pages as the extractor gives them (text and title): one outlet runs its headline on into
+    the first paragraph, which the models must read as a sentence of its own."""
+    out = []
+    for path in site_pages():
+        with open(path, "rb") as f:
+            page = extract_html(f.read(), "https://example.org/" + os.path.basename(path))
+        out.append({"id": os.path.relpath(path, os.path.join(REPO, "samples", "site")), "title": page["title"],
+                    "text": page["text"]})
+    return out
+
+
 def _analyzer() -> ArticleAnalyzer:
     model_dir = resolve_model_dir(None)
     return ArticleAnalyzer(NerTagger.load(model_dir),
@@ -136,8 +148,8 @@ def run_figures() -> list:
 
 
 def _analyzed():
-    docs = articles()
-    return docs, _analyzer().analyze([d["text"] for d in docs])
+    docs = articles() + site_articles()
+    return docs, _analyzer().analyze([d["text"] for d in docs], [d["title"] for d in docs])
 
 
 def run_ner(analyzed=None) -> list:
