@@ -16,12 +16,13 @@ class ClaimwireOptions(PipelineOptions):
                        help="site addresses whose feeds are discovered (<link rel=alternate>, common feed paths, "
                             "a news sitemap) with the same fetch policy")
         g.add_argument("--input", nargs="+", default=[],
-                       help="local documents: JSONL(.gz) of {id,url,html|text,published} or folders of "
-                            ".html/.html.gz/.txt")
+                       help="local documents: JSONL(.gz) or .json of {id,url,html|text,title,published,language}, "
+                            "WARC(.gz) archives, or folders of .html/.html.gz/.txt/.json files")
         g.add_argument("--output", help="output directory (local path or any Beam filesystem URL)")
         g.add_argument("--since", default=None, help="keep articles published on or after this date (YYYY-MM-DD)")
         g.add_argument("--until", default=None, help="keep articles published before this date (YYYY-MM-DD)")
-        g.add_argument("--num-shards", type=int, default=1, help="Parquet files per table")
+        g.add_argument("--num-shards", type=int, default=1,
+                       help="Parquet files per partition for articles and claims (the other tables are one file)")
         # fetching
         g.add_argument("--min-host-delay", type=float, default=1.0,
                        help="seconds between two requests to one host, per worker process")
@@ -54,7 +55,9 @@ class ClaimwireOptions(PipelineOptions):
         g.add_argument("--no-dedup", action="store_true", default=False, help="skip duplicate and story detection")
         g.add_argument("--no-claims", action="store_true", default=False, help="skip claim extraction")
         g.add_argument("--story-window-days", type=float, default=3.0,
-                       help="articles further apart in publication time are never the same story")
+                       help="story candidates are articles published within this many days of each other; a pair "
+                            "further apart scores lower, one over 30 days apart scores -1 (docs/architecture.md, "
+                            "Story grouping)")
         g.add_argument("--embedding-model", default=None,
                        help="sentence encoder for story grouping: a local directory (its model.int8.onnx through "
                             "ONNX Runtime, else PyTorch) or a hub id (default: the shipped models/claimwire-embed-v1, "
