@@ -66,7 +66,10 @@ COMPONENTS = {c.name: c for c in (
               "the default StoryParams", (
                   (1, "5ff083d2bd1390b3", "first tracked version"),
                   (2, "1123d5449a9ea346", "an article in a language the embedder does not read is grouped with its "
-                                          "copies only"))),
+                                          "copies only"),
+                  (3, "1efc785fabb50047", "caps that hold for clusters: no story spans more than thread_window_days, "
+                                          "and a component over max_component is clustered in runs, not kept "
+                                          "whole"))),
 )}
 
 

@@ -47,7 +47,8 @@ class StoryParams:
     figure_weight: float = 0.05  # per shared figure, up to 2
     neighbours: int = 20
     exact_block_limit: int = 20_000  # above this a block is searched with a faiss IVF index (approximate)
-    max_component: int = 4_000  # average link over a component up to this many articles; larger ones stay linked
+    max_component: int = 4_000  # average link over a component up to this many articles; a larger one in runs of
+    # at most this many (_labels_by_time_runs)
     cc_rounds: int = 3  # distributed connected components: rounds before the (rarely used) one-key finish
 
 
@@ -181,10 +182,16 @@ def _incidence(sets: list) -> np.ndarray:
     return m
 
 
+# the score of a pair that is never one story (further apart than max_days): low enough that no average over two
+# clusters containing it reaches a threshold, whatever their sizes, so the cap holds for the clusters, not only
+# for the pairs (-1, as before, was outweighed in clusters of hundreds of articles)
+NEVER_ONE_STORY = -1e9
+
+
 def score_matrix(members: list[tuple], p: StoryParams, window_days: float | None = None,
                  max_days: float | None = None) -> np.ndarray:
     """pair_score for every pair of members at once; dated pairs further apart than window_days lose
-    late_penalty, and those further apart than max_days score -1 (never one group)."""
+    late_penalty, and those further apart than max_days score NEVER_ONE_STORY."""
     vec = np.stack([np.frombuffer(m[2], dtype=np.float16) for m in members]).astype(np.float32)
     cos = vec @ vec.T
     ents = _incidence([m[3] for m in members])
@@ -207,7 +214,7 @@ def score_matrix(members: list[tuple], p: StoryParams, window_days: float | None
             if window_days is not None:
                 score = score - p.late_penalty * (gap > window_days)
             if max_days is not None:
-                score = np.where(gap > max_days, -1.0, score)
+                score = np.where(gap > max_days, NEVER_ONE_STORY, score)
     return score
 
 
@@ -438,7 +445,7 @@ def resolve_component(nodes: list[dict], copy_edges, p: StoryParams):
         matrix = score_matrix([n["member"] for n in nodes], p, p.window_days, p.thread_window_days)
         labels = average_link(matrix, p.threshold, copy_pairs)
     else:
-        labels = [0] * len(nodes)  # too large to cluster: the component (linked by strong edges) is one story
+        labels = _labels_by_time_runs(nodes, list(copies.groups(range(len(nodes)))), copy_pairs, p)
     groups = collections.defaultdict(list)
     for i, label in enumerate(labels):
         groups[label].append(nodes[i])
@@ -454,6 +461,36 @@ def resolve_component(nodes: list[dict], copy_edges, p: StoryParams):
             out[aid]["story_id"] = story_id
         summaries.append(story_summary(story_id, members))
     return out, summaries
+
+
+def _labels_by_time_runs(nodes: list[dict], copy_groups: list, copy_pairs: list, p: StoryParams) -> list[int]:
+    """Average link over a component too large for one (more than max_component articles, which generated or
+    boilerplate-heavy archives make): its copy groups in publication order, cut into consecutive runs of at most
+    max_component articles, each clustered on its own. A story never spans two runs; copies stay together."""
+    def first_published(group):
+        dated = [nodes[i]["published"] for i in group if nodes[i]["published"] is not None]
+        return (min(dated) if dated else float("inf"), min(group))
+
+    labels = list(range(len(nodes)))
+    runs, run = [], []
+    for group in sorted(copy_groups, key=first_published):
+        if run and sum(map(len, run)) + len(group) > p.max_component:
+            runs.append(run)
+            run = []
+        run.append(group)
+    runs.append(run)
+    for run in runs:
+        rows = sorted(i for group in run for i in group)
+        if len(run) == 1:  # one copy group: one story
+            run_labels = [0] * len(rows)
+        else:
+            at = {i: r for r, i in enumerate(rows)}
+            matrix = score_matrix([nodes[i]["member"] for i in rows], p, p.window_days, p.thread_window_days)
+            run_labels = average_link(matrix, p.threshold, [(at[i], at[j]) for i, j in copy_pairs
+                                                            if i in at and j in at])
+        for r, label in enumerate(run_labels):
+            labels[rows[r]] = rows[label]
+    return labels
 
 
 def story_summary(story_id: str, members: list[dict]) -> dict:

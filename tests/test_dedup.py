@@ -419,3 +419,36 @@ def test_an_article_whose_signals_fail_is_grouped_written_and_dead_lettered(monk
     assert [(e["stage"], e["kind"], e["url"]) for e in errors] == [
         ("dedup", "signals_failed", "https://example.com/95")]
     assert "OverflowError" in errors[0]["message"]
+
+
+def _spans_in_days(out, nodes):
+    published = {n["article_id"]: n["published"] for n in nodes}
+    stories = {}
+    for aid, r in out.items():
+        stories.setdefault(r["story_id"], []).append(published[aid])
+    return {sid: (max(ts) - min(ts)) / 86400 for sid, ts in stories.items()}
+
+
+def test_no_story_spans_more_than_its_window_whatever_the_input():
+    """80 articles alike in every signal, two a day for 40 days, linked as one component: a pair more than
+    thread_window_days apart scored -1, which the average over the many close pairs outweighed (a 5,000-document
+    archive made one story of 997 articles over 47 days). Now no story spans more than the window."""
+    p = StoryParams()
+    v = [1.0, 0.5, 0.2, 0.0]
+    nodes = [_node(f"a{i:02d}", 1.7e9 + i * 43200, v) for i in range(80)]
+    out, _ = resolve_component(nodes, [], p)
+    spans = _spans_in_days(out, nodes)
+    assert max(spans.values()) <= p.thread_window_days and len(spans) >= 2
+
+
+def test_an_oversized_component_is_clustered_in_runs_not_kept_whole():
+    """A component over max_component articles was one story whatever it held; now its copy groups, in
+    publication order, are clustered in runs of at most max_component articles, and copies stay together."""
+    p = StoryParams(max_component=8)
+    a, b = [1.0, 0.5, 0.2, 0.0], [0.0, 0.1, 0.3, 1.0]
+    nodes = [_node(f"{kind}{i}", 1.7e9 + i * 3600, vec) for i in range(10) for kind, vec in (("a", a), ("b", b))]
+    copies = [("a0", "a9")]  # a reprint nine hours later
+    out, summaries = resolve_component(nodes, copies, p)
+    assert len(summaries) >= 3  # was 1
+    assert out["a9"]["story_id"] == out["a0"]["story_id"] and out["a9"]["duplicate_of"] == "a0"
+    assert not {out[f"a{i}"]["story_id"] for i in range(10)} & {out[f"b{i}"]["story_id"] for i in range(10)}

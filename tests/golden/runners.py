@@ -202,9 +202,14 @@ def run_stories() -> dict:
                                           "thread_id")}, member=block_member(s)) for s in sigs]
     resolved, summaries = resolve_component(nodes, copies, p)
     threads = resolve_threads(summaries, p)
+    # the same articles stretched over two months, as a component larger than max_component: the caps
+    stretched = [dict(n, published=1.7e9 + k * 43200.0, member=(n["member"][0], 1.7e9 + k * 43200.0)
+                      + n["member"][2:]) for k, n in enumerate(nodes)]
+    capped, _ = resolve_component(stretched, copies, StoryParams(max_component=16))
     return {"edges": [[a, b, round(float(s), 4)] for a, b, s in edges], "copies": sorted(copies),
             "articles": {aid: [r["duplicate_of"], r["duplicate_kind"], r["story_id"], threads[r["story_id"]]]
-                         for aid, r in sorted(resolved.items())}}
+                         for aid, r in sorted(resolved.items())},
+            "capped": {aid: r["story_id"] for aid, r in sorted(capped.items())}}
 
 
 RUNNERS = {"extractor": run_extractor, "language": run_language, "figures": run_figures, "ner": run_ner, "attribution": run_attribution,
