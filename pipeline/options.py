@@ -56,7 +56,7 @@ class ClaimwireOptions(PipelineOptions):
         g.add_argument("--no-claims", action="store_true", default=False, help="skip claim extraction")
         g.add_argument("--story-window-days", type=float, default=3.0,
                        help="story candidates are articles published within this many days of each other; a pair "
-                            "further apart scores lower, one over 30 days apart scores -1 (docs/architecture.md, "
+                            "further apart scores lower, and no story spans more than 30 days (docs/architecture.md, "
                             "Story grouping)")
         g.add_argument("--embedding-model", default=None,
                        help="sentence encoder for story grouping: a local directory (its model.int8.onnx through "
