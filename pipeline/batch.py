@@ -54,9 +54,12 @@ def run_components(opts) -> dict[str, str]:
     if not opts.no_ner:
         ran.append("ner")
         models["ner"] = resolve_model_dir(opts.ner_model)
-        if (opts.attribution_model or "").lower() != "none":
+        # no head for this encoder (a hub NER model): the claims take the cue rules' claimants, no attribution ran
+        head = resolve_attribution_dir(opts.attribution_model, models["ner"]) \
+            if (opts.attribution_model or "").lower() != "none" else None
+        if head is not None:
             ran.append("attribution")
-            models["attribution"] = resolve_attribution_dir(opts.attribution_model, models["ner"])
+            models["attribution"] = head
     if not opts.no_dedup:
         ran += ["embedder", "stories"]
         models["embedder"] = resolve_embedding_model(opts.embedding_model)

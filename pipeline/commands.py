@@ -57,7 +57,6 @@ def _option_problem(opts) -> str | None:
 
 
 def run(argv: list[str]) -> int:
-
     argv = _default_runner(argv)
     options = ClaimwireOptions(argv)
     opts = options.view_as(ClaimwireOptions)
