@@ -251,6 +251,24 @@ def block_keys(sig: dict, p: StoryParams, days: float | None = None) -> list[tup
     return [(b, "home")] if b == "undated" else [(b, "home"), (b + 1, "guest")]
 
 
+REACH_THREAD_BLOCKS = 2  # a run's articles reach index rows this many thread windows before and after them
+
+
+def index_reach(sig: dict, p: StoryParams) -> list:
+    """The thread-window blocks of index rows an article of a run can affect: its story candidates (within the
+    story window), the stories those belong to (no story spans more than the thread window) and their thread
+    neighbours (within the thread window of a story). 'all' for an undated article, which searches every block."""
+    b = time_block(sig["published"], p.thread_window_days)
+    return ["all"] if b == "undated" else list(range(b - REACH_THREAD_BLOCKS, b + REACH_THREAD_BLOCKS + 1))
+
+
+def index_row_reached(row: dict, reach, p: StoryParams) -> bool:
+    """Whether a story index row is within a run's reach (the set of index_reach blocks of its articles): an
+    undated row always is (it may meet any article)."""
+    b = time_block(row["published"], p.thread_window_days)
+    return b == "undated" or "all" in reach or b in reach
+
+
 def arrival_blocks(arrival, days: float) -> list[int]:
     """Where an undated article searches in a streaming window, which has no list of every dated block: the
     dated blocks of its arrival (its element timestamp) and the one before, i.e. what was published up to about
@@ -450,17 +468,42 @@ def resolve_component(nodes: list[dict], copy_edges, p: StoryParams):
     for i, label in enumerate(labels):
         groups[label].append(nodes[i])
     summaries = []
-    for members in groups.values():
-        ids = [m["article_id"] for m in members]
-        indexed = [m for m in members if m["story_id"]]
-        if indexed:
-            story_id = min(indexed, key=lambda m: order[m["article_id"]])["story_id"]
-        else:
-            story_id = min(ids, key=order.__getitem__)
-        for aid in ids:
-            out[aid]["story_id"] = story_id
+    member_lists = list(groups.values())
+    story_ids = carried_ids([[m["article_id"] for m in members] for members in member_lists],
+                            {n["article_id"]: n["story_id"] for n in nodes}, order)
+    for members, story_id in zip(member_lists, story_ids):
+        for m in members:
+            out[m["article_id"]]["story_id"] = story_id
         summaries.append(story_summary(story_id, members))
     return out, summaries
+
+
+def carried_ids(groups: list[list[str]], carried: dict, order: dict) -> list[str]:
+    """One id for each group of member ids: the id its members carry from earlier runs (`carried`, the earliest
+    carrier's), else its earliest member's own id, so that re-runs and later runs keep ids.
+
+    An id carried into two groups (a story an earlier run made from part of the input, which the fuller view of
+    a later run or shard splits) names one of them only, the one whose carrier comes first (`order`); the other
+    takes its next carried id, else its earliest member's own. Without this, two stories that average link keeps
+    apart shared one id, and so one stories row and one corroboration count."""
+    candidates = []
+    for g, members in enumerate(groups):
+        for member in members:
+            cid = carried.get(member)
+            if cid:
+                candidates.append((order[member], cid, g))
+    names: list[str | None] = [None] * len(groups)
+    taken = set()
+    for _, cid, g in sorted(candidates):
+        if names[g] is None and cid not in taken:
+            names[g] = cid
+            taken.add(cid)
+    for g, members in enumerate(groups):
+        if names[g] is None:
+            own = sorted(members, key=order.__getitem__)
+            names[g] = next((m for m in own if m not in taken), own[0])
+            taken.add(names[g])
+    return names
 
 
 def _labels_by_time_runs(nodes: list[dict], copy_groups: list, copy_pairs: list, p: StoryParams) -> list[int]:
@@ -521,7 +564,7 @@ def thread_member(summary: dict) -> tuple:
 def resolve_threads(summaries: list[dict], p: StoryParams) -> dict[str, str]:
     """Stories of one thread component → {story_id: thread_id}: average link over their articles' pair scores
     at thread_threshold (the candidates only link stories within thread_window_days of each other). thread_id:
-    the one an indexed story already carries (the earliest's), else the earliest story's id."""
+    the one an indexed story already carries (the earliest's), else the earliest story's id (carried_ids)."""
     summaries = sorted(summaries, key=lambda s: s["story_id"])
     order = {s["story_id"]: (s["published"] if s["published"] is not None else float("inf"), s["story_id"])
              for s in summaries}
@@ -539,10 +582,9 @@ def resolve_threads(summaries: list[dict], p: StoryParams) -> dict[str, str]:
     for k, s in enumerate(summaries):
         groups[story_label[k]].append(s)
     out = {}
-    for members in groups.values():
-        carried = [s for s in members if s["thread_id"]]
-        first = min(carried or members, key=lambda s: order[s["story_id"]])
-        thread_id = first["thread_id"] or first["story_id"]
-        for s in members:
-            out[s["story_id"]] = thread_id
+    member_lists = [[s["story_id"] for s in members] for members in groups.values()]
+    thread_ids = carried_ids(member_lists, {s["story_id"]: s["thread_id"] for s in summaries}, order)
+    for members, thread_id in zip(member_lists, thread_ids):
+        for story_id in members:
+            out[story_id] = thread_id
     return out

@@ -36,12 +36,13 @@ def _by_name(tables: dict) -> dict:
 
 
 def build_pipeline(p: beam.Pipeline, opts: ClaimwireOptions, write_root: str, sources: list[dict] | None = None,
-                   seen: frozenset[str] = frozenset()) -> dict:
+                   seen: frozenset[str] = frozenset(), pieces: list | None = None) -> dict:
     """Adds every stage to p, writing the run's tables under `write_root` (a staging directory that
     pipeline/batch.py commits into opts.output, where the committed story index is read from); returns the main
     PCollections by table name (for tests and callers).
 
-    `--follow` cycles pass feed `sources` carrying their poll state and the canonical URLs already written (`seen`).
+    `--follow` cycles pass feed `sources` carrying their poll state and the canonical URLs already written (`seen`);
+    a sharded --input run passes the `pieces` of its shard (pipeline/shards.py), read instead of all of --input.
     stories and story_claims are not written here: the commit rebuilds them over the whole dataset."""
     policy = opts.fetch_policy()
     errors, pages, texts = [], [], []
@@ -74,8 +75,8 @@ def build_pipeline(p: beam.Pipeline, opts: ClaimwireOptions, write_root: str, so
         if sources and any("state" in s for s in sources):
             fetched[FEED_STATE_TAG] | "WriteFeedState" >> WriteTable(FEED_STATE, write_root, 1)
 
-    if opts.input:
-        docs = p | "ReadDocuments" >> ReadDocuments(opts.input)
+    if opts.input or pieces:
+        docs = p | "ReadDocuments" >> ReadDocuments(opts.input, pieces)
         errors.append(docs.errors)
         pages.append(docs.pages)
         texts.append(docs.articles)

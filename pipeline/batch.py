@@ -36,12 +36,14 @@ def run_staged(options, opts, **build_kwargs):
     return result, staging
 
 
-def commit_staged(opts, staging: str) -> dict:
-    """Commits a staged run into opts.output; returns the journal, with the commit's seconds."""
+def commit_staged(opts, staging: str, shard: str | None = None, inputs: list[str] | None = None) -> dict:
+    """Commits a staged run into opts.output (`shard`: the key of the input shard it ran, pipeline/shards.py;
+    `inputs`: what it read, by default the command's inputs); returns the journal, with the commit's seconds."""
     started = time.perf_counter()
-    journal = dataset.commit(opts.output, staging, rebuild_story_tables,
-                             inputs=list(opts.input or []) + list(opts.feeds or []) + list(opts.site or []),
-                             components=run_components(opts))
+    if inputs is None:
+        inputs = list(opts.input or []) + list(opts.feeds or []) + list(opts.site or [])
+    journal = dataset.commit(opts.output, staging, rebuild_story_tables, inputs=inputs,
+                             components=run_components(opts), shard=shard)
     journal["commit_seconds"] = time.perf_counter() - started
     return journal
 

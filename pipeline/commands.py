@@ -19,6 +19,7 @@ from pipeline.batch import prepare, run_batch
 from pipeline.follow import follow
 from pipeline.options import ClaimwireOptions
 from pipeline.report import main as report_main
+from pipeline.shards import run_sharded
 from pipeline.summary import format_summary, stage_counters
 from schemas import dataset
 from transforms.common import Progress
@@ -40,6 +41,8 @@ def _option_problem(opts) -> str | None:
             value and dt.date.fromisoformat(value)
         except ValueError:
             return f"--{name}: {value!r} is not a date (YYYY-MM-DD)"
+    if opts.shard_size < 1:
+        return f"--shard-size: must be at least 1 (got {opts.shard_size})"
     for name in ("story_window_days", "window_seconds", "stop_after", "poll_interval"):
         value = getattr(opts, name, None)
         if value is not None and (value < 0 or (value == 0 and name != "poll_interval")):  # 0: poll at once
@@ -81,6 +84,7 @@ def run(argv: list[str]) -> int:
     if problem:
         print(f"claimwire run: {problem}", file=sys.stderr)
         return 2
+    sharded = None
     try:
         with dataset.writer_lock(opts.output):
             prepare(opts.output)
@@ -92,12 +96,19 @@ def run(argv: list[str]) -> int:
                 build_streaming_pipeline(p, opts)
                 result = p.run()
                 result.wait_until_finish()
+            elif opts.input and not (opts.feeds or opts.site):
+                sharded = run_sharded(options, opts)
             else:
                 result, _ = run_batch(options, opts)
     except dataset.DatasetLocked as e:
         raise UsageError(str(e)) from None
     finally:
         Progress.finish()
+    counters = sharded.counters if sharded else stage_counters(result)
+    if sharded and not sharded.run:
+        print(f"claimwire run: all {sharded.shards} shard(s) of this input are already committed in {opts.output} "
+              "under the same components and options; nothing to do (--reprocess runs them again)",
+              file=sys.stderr)
     if not dataset.is_local(opts.output):
         return 0
     if opts.quiet:
@@ -106,7 +117,8 @@ def run(argv: list[str]) -> int:
         print(f"claimwire run: {articles.num_rows if articles is not None else 0} articles, "
               f"{errors.num_rows if errors is not None else 0} errors in {opts.output}")
     else:
-        print(format_summary(opts.output, stage_counters(result), time.time() - started))
+        print(format_summary(opts.output, counters, time.time() - started,
+                             sharded.line(opts.shard_size) if sharded else None))
     return 0
 
 

@@ -18,6 +18,13 @@ class ClaimwireOptions(PipelineOptions):
         g.add_argument("--input", nargs="+", default=[],
                        help="local documents: JSONL(.gz) or .json of {id,url,html|text,title,published,language}, "
                             "WARC(.gz) archives, or folders of .html/.html.gz/.txt/.json files")
+        g.add_argument("--shard-size", type=int, default=1000,
+                       help="--input is processed in shards of at most this many documents, each committed on its "
+                            "own: memory follows the shard, and the same command again skips committed shards "
+                            "(docs/running.md, Archives)")
+        g.add_argument("--reprocess", action="store_true", default=False,
+                       help="run every shard of --input again, even those already committed under the same "
+                            "components and options")
         g.add_argument("--output", help="output directory (local path or any Beam filesystem URL)")
         g.add_argument("--since", default=None, help="keep articles published on or after this date (YYYY-MM-DD)")
         g.add_argument("--until", default=None, help="keep articles published before this date (YYYY-MM-DD)")

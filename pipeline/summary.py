@@ -24,8 +24,10 @@ def stage_counters(result) -> dict[str, dict[str, int]]:
     return dict(stages)
 
 
-def format_summary(output_dir: str, counters: dict, seconds: float) -> str:
-    lines = [f"claimwire run finished in {seconds:.1f}s", "", "stages:"]
+def format_summary(output_dir: str, counters: dict, seconds: float, shards: str | None = None) -> str:
+    """The summary of one command (a sharded one: its stage counters summed over the shards it ran, and the
+    `shards` line) over the output's tables."""
+    lines = [f"claimwire run finished in {seconds:.1f}s"] + ([shards] if shards else []) + ["", "stages:"]
     for stage in sorted(counters):
         parts = ", ".join(f"{k} {v}" for k, v in sorted(counters[stage].items()) if not k.startswith("error."))
         lines.append(f"  {stage:<18} {parts}")

@@ -182,6 +182,11 @@ def load_manifest(root: str) -> dict | None:
     return _read_json(join(root, MANIFEST))
 
 
+def committed_shards(root: str) -> set[str]:
+    """The keys of the input shards committed into root (plan_commit's `shard`)."""
+    return set(((load_manifest(root) or {}).get("shards") or {}))
+
+
 def empty_manifest() -> dict:
     return {"format": FORMAT, "sequence": 0, "runs": {}, "tables": {}}
 
@@ -390,9 +395,11 @@ def changed_articles(root: str, staging: str, manifest: dict, run_id: str | None
 
 
 def plan_commit(root: str, staging: str, inputs: list[str] | None = None, now: dt.datetime | None = None,
-                components: dict | None = None) -> dict:
+                components: dict | None = None, shard: str | None = None) -> dict:
     """The journal of committing `staging` into `root`: files to move, files to delete, the new manifest (whose run
-    entry records `components`: the versioned parts that made its rows, claimcore/components.py)."""
+    entry records `components`: the versioned parts that made its rows, claimcore/components.py). `shard`: the key
+    of the input shard this run processed (pipeline/shards.py), recorded in the manifest's "shards" with this
+    commit, so that a later command skips it."""
     manifest = load_manifest(root) or empty_manifest()
     now = now or dt.datetime.now(dt.timezone.utc)
     new = json.loads(json.dumps(manifest))
@@ -415,6 +422,8 @@ def plan_commit(root: str, staging: str, inputs: list[str] | None = None, now: d
         new["runs"][run_id] = {"sequence": new["sequence"], "committed_at": now.isoformat(), "inputs": inputs or [],
                                "rows": rows, "files": {k: v for k, v in by_table.items() if v},
                                "components": components or {}}
+    if shard:
+        new.setdefault("shards", {})[shard] = {"sequence": new["sequence"], "run_id": run_id}
     for table in STATE:
         staged = listed_files(staging, table)
         if not staged:
@@ -459,11 +468,11 @@ def apply_journal(root: str, journal: dict, derive) -> None:
 
 
 def commit(root: str, staging: str, derive=None, inputs: list[str] | None = None,
-           components: dict | None = None) -> dict:
+           components: dict | None = None, shard: str | None = None) -> dict:
     """Commits a run's staged files (under the writer lock). `derive(root, manifest, changed_article_ids)` returns
     {table name: rows or an Arrow table} for the derived tables, rebuilt from the committed data (wholly when
     changed_article_ids is None). Returns the journal (its manifest is now the committed one)."""
-    journal = plan_commit(root, staging, inputs, components=components)
+    journal = plan_commit(root, staging, inputs, components=components, shard=shard)
     _write_json(join(root, JOURNAL), journal)  # from here on the commit happens, now or at the next start
     apply_journal(root, journal, derive)
     return journal

@@ -21,6 +21,8 @@ from claimcore.story_grouping import (
     block_member,
     entity_keys,
     figures,
+    index_reach,
+    index_row_reached,
     minhash,
     pair_score,
     resolve_component,
@@ -452,3 +454,31 @@ def test_an_oversized_component_is_clustered_in_runs_not_kept_whole():
     assert len(summaries) >= 3  # was 1
     assert out["a9"]["story_id"] == out["a0"]["story_id"] and out["a9"]["duplicate_of"] == "a0"
     assert not {out[f"a{i}"]["story_id"] for i in range(10)} & {out[f"b{i}"]["story_id"] for i in range(10)}
+
+
+def test_index_rows_out_of_a_runs_reach_stay_as_they_were():
+    """A run groups its articles with the story index rows within a few thread windows of them (index_reach), and
+    writes every other row back unchanged: a sharded year-long archive no longer re-scores every earlier shard's
+    articles in each shard. A row half a year away keeps its story and thread; rows within reach are grouped (the
+    later nk-troops rewrite joins its story through the index)."""
+    arts, labels = corpus()
+    early = [a for a in arts if a["published_at"] < dt.datetime(2024, 10, 25, tzinfo=dt.timezone.utc)]
+    late = [a for a in arts if a not in early]
+    _, index = run_dedup(early, with_ner=False)
+    far = dict(index[0], article_id="far-away", published=index[0]["published"] - 200 * 86400,
+               story_id="far-story", thread_id="far-thread")
+    second, new_index = run_dedup(late, index_rows=index + [far], with_ner=False)
+    rows = {r["article_id"]: r for r in new_index}
+    assert rows["far-away"] == far  # untouched: not grouped, not rewritten
+    # it is a copy of an early article (the same text, MinHash bands meet at any distance): grouped, it would
+    # have lent that article's story its own, earlier id
+    assert rows[index[0]["article_id"]]["story_id"] == index[0]["story_id"]
+    assert len(new_index) == len(index) + 1 + len(late)  # every row written once
+    troops = [a for a in second if labels[a["article_id"]] == "nk-troops"]
+    early_troops = {r["story_id"] for r in index if labels.get(r["article_id"]) == "nk-troops"}
+    assert troops and {a["story_id"] for a in troops} <= early_troops
+    p = StoryParams()
+    reach = set(index_reach({"published": index[0]["published"]}, p))
+    assert index_row_reached(index[0], reach, p) and not index_row_reached(far, reach, p)
+    assert index_row_reached(dict(far, published=None), reach, p)  # undated rows may meet anything
+    assert index_reach({"published": None}, p) == ["all"]

@@ -28,6 +28,10 @@ class Progress:
     _started = None
     _shown = False
     _lock = threading.Lock()
+    # a sharded command (pipeline/shards.py): {"shard": n, "shards": of, "documents": done in earlier shards,
+    # "total": documents in every shard, "started" and "finished" (the last shard's end): monotonic}; the line
+    # then tells the whole command's progress
+    command: dict | None = None
     LABELS = (("fetched", ("fetch_articles.out", "read_documents.out")), ("extracted", ("extract.out",)),
               ("tagged", ("ner.out",)))
 
@@ -39,7 +43,22 @@ class Progress:
         errors = sum(v for k, v in counts.items() if k.endswith(".errors"))
         seconds = time.monotonic() - (cls._started or time.monotonic())
         rate = f" · {done / seconds:.1f} articles/s" if seconds >= 1 else ""  # one article in 1 ms is no rate
-        return "claimwire: " + " · ".join(f"{label} {n}" for label, n in parts) + f" · errors {errors}" + rate
+        prefix = ""
+        command = cls.command
+        if command:
+            prefix = f"shard {command['shard']}/{command['shards']} · "
+            now = time.monotonic()
+            rate = ""
+            if command["documents"]:  # from the shards done: a shard's first stages run ahead of its last
+                per_second = command["documents"] / (command["finished"] - command["started"])
+                left = (command["total"] - command["documents"]) / per_second - (now - command["finished"])
+            else:
+                per_second = done / (now - command["started"]) if now - command["started"] >= 1 else 0
+                left = (command["total"] - done) / per_second if per_second else None
+            if per_second:
+                rate = f" · {per_second:.1f} documents/s · ETA {_duration(max(left, 0))}"
+        return ("claimwire: " + prefix + " · ".join(f"{label} {n}" for label, n in parts) + f" · errors {errors}"
+                + rate)
 
     @classmethod
     def tick(cls, name: str, n: int = 1) -> None:
@@ -70,6 +89,12 @@ class Progress:
             cls._counts, cls._started, cls._shown, cls._last = {}, None, False, 0.0
 
 
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else \
+        f"{seconds // 60}m{seconds % 60:02d}s"
+
+
 class CountingDoFn(beam.DoFn):
     """A DoFn that counts what it does under `claimwire/<stage>.<name>` and can emit dead letters."""
 
@@ -97,6 +122,21 @@ class CountingDoFn(beam.DoFn):
         self.count("errors")
         self.count(f"error.{kind}")
         return beam.pvalue.TaggedOutput(ERRORS, error_record(self.stage, url, kind, message, attempts))
+
+
+_LOADED: dict = {}
+_LOADING = threading.Lock()
+
+
+def loaded_once(key: tuple, load):
+    """A model loaded once per process and kept (a ModelHandler's load_model): each shard of a sharded command
+    (pipeline/shards.py) is a pipeline of its own, and loading the NER and embedding models again for each one
+    cost seconds a shard and left the native memory of every discarded ONNX session behind (peak RSS grew with
+    each shard). The models are stateless between calls, so a reused one gives the same rows."""
+    with _LOADING:
+        if key not in _LOADED:
+            _LOADED[key] = load()
+        return _LOADED[key]
 
 
 COPIES_FIELD = "_copies"  # the copies an article carries through OncePerText's inner transform

@@ -7,12 +7,22 @@ record or file becomes a dead letter; its neighbours are still read.
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 import json
 import os
 
 import apache_beam as beam
 
+from claimcore.archives import (
+    DOC_SUFFIXES,
+    JSON_SUFFIXES,
+    JSONL_SUFFIXES,
+    WARC_SUFFIXES,
+    Piece,
+    expand_inputs,
+    jsonl_lines,
+    open_bytes,
+    warc_records,
+)
 from claimcore.dates import implausible_published, parse_date
 from claimcore.extraction import article_record
 from claimcore.text import CONTROL_CHARS
@@ -21,27 +31,8 @@ from transforms.feeds import JSON_FEED_VERSION
 from transforms.fetch_articles import page_record
 
 PAGES = "pages"
-DOC_SUFFIXES = (".html", ".htm", ".html.gz", ".htm.gz", ".txt")
-JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
-JSON_SUFFIXES = (".json", ".json.gz")  # one document per file, or a list of them (news-please writes one per file)
 MAX_JSON_BYTES = 256 * 2**20  # a .json file is parsed whole (a JSONL file streams): a larger one should be JSONL
-WARC_SUFFIXES = (".warc", ".warc.gz")
 MAX_WARC_PAYLOAD = 20_000_000  # bytes; larger payloads are not news pages
-
-
-def expand_inputs(paths: list[str]) -> list[str]:
-    """Files to read, sorted for deterministic runs. Folders are walked for document files."""
-    files = []
-    for path in paths:
-        if os.path.isdir(path):
-            for root, _, names in os.walk(path):
-                files.extend(os.path.join(root, n) for n in names
-                             if n.lower().endswith(DOC_SUFFIXES + JSONL_SUFFIXES + JSON_SUFFIXES + WARC_SUFFIXES))
-        elif os.path.isfile(path):
-            files.append(path)
-        else:
-            raise FileNotFoundError(f"--input: {path} does not exist")
-    return sorted(os.path.abspath(f) for f in files)
 
 
 HEADLINE_CHARS = 200
@@ -66,10 +57,6 @@ def _looks_binary(text: str) -> bool:
     return bool(head) and len(CONTROL_CHARS.findall(head)) + head.count("\ufffd") > len(head) / 10
 
 
-def _open(path: str):
-    return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
-
-
 # news-please's names (the common open-source news crawler) for fields claimwire names otherwise; read when
 # claimwire's own name is absent
 _FIELD_ALIASES = {"maintext": "text", "date_publish": "published"}
@@ -83,18 +70,21 @@ _FIELD_TYPES = {"id": (str, int), "url": (str,), "html": (str, bytes), "text": (
 class ReadDocumentFile(CountingDoFn):
     stage = "read_documents"
 
-    def process(self, path):
+    def process(self, piece):
+        """piece: a file's path, or a claimcore.archives.Piece (a file, or a range of a JSONL or WARC file)."""
+        piece = piece if isinstance(piece, Piece) else Piece(piece)
+        path = piece.path
         self.count("files")
         lower = path.lower()
         try:
             if lower.endswith(JSONL_SUFFIXES):
-                yield from self._jsonl(path)
+                yield from self._jsonl(piece)
             elif lower.endswith(JSON_SUFFIXES):
                 yield from self._json(path)
             elif lower.endswith(WARC_SUFFIXES):
-                yield from self._warc(path)
+                yield from self._warc(piece)
             elif lower.endswith((".txt",)):
-                with _open(path) as f:
+                with open_bytes(path) as f:
                     text = f.read().decode("utf-8", "replace").strip()
                 if _looks_binary(text):
                     yield self.dead_letter(path, "input_error", "not text: a binary file named .txt")
@@ -102,7 +92,7 @@ class ReadDocumentFile(CountingDoFn):
                 name = os.path.basename(path)
                 yield from self._document({"id": name, "text": text, "title": headline(text)}, path, file_name=name)
             elif lower.endswith(DOC_SUFFIXES):
-                with _open(path) as f:
+                with open_bytes(path) as f:
                     body = f.read()
                 yield from self._document({"id": os.path.basename(path), "html": body}, path)
             else:
@@ -111,24 +101,23 @@ class ReadDocumentFile(CountingDoFn):
             # warcio cannot parse) is one dead letter; what was read before the fault has been yielded already
             yield self.dead_letter(path, "input_error", f"{type(e).__name__}: {e}")
 
-    def _jsonl(self, path):
-        with _open(path) as f:
-            for lineno, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                where = f"{path}:{lineno}"
-                try:
-                    doc = json.loads(line)
-                    if not isinstance(doc, dict):
-                        raise ValueError("a line must be a JSON object")
-                except ValueError as e:
-                    yield self.dead_letter(where, "input_error", f"bad JSON: {e}")
-                    continue
-                yield from self._one_of_many(doc, where)
+    def _jsonl(self, piece):
+        for lineno, line in jsonl_lines(piece):
+            if not line.strip():
+                continue
+            where = f"{piece.path}:{lineno}"
+            try:
+                doc = json.loads(line)
+                if not isinstance(doc, dict):
+                    raise ValueError("a line must be a JSON object")
+            except ValueError as e:
+                yield self.dead_letter(where, "input_error", f"bad JSON: {e}")
+                continue
+            yield from self._one_of_many(doc, where)
 
     def _json(self, path):
         """A .json file: one document (its id defaults to the file's name) or a list of documents."""
-        with _open(path) as f:
+        with open_bytes(path) as f:
             raw = f.read(MAX_JSON_BYTES + 1)
             if len(raw) > MAX_JSON_BYTES:
                 yield self.dead_letter(path, "input_error", f"a .json file over {MAX_JSON_BYTES // 2**20} MiB is "
@@ -162,31 +151,32 @@ class ReadDocumentFile(CountingDoFn):
             yield self.dead_letter(doc.get("url") if isinstance(doc.get("url"), str) else where,
                                    "input_error", f"{type(e).__name__}: {e}")
 
-    def _warc(self, path):
-        """HTML responses of a WARC archive as pages: the target URI, the capture time, the decoded payload."""
-        from warcio.archiveiterator import ArchiveIterator
+    def _warc(self, piece):
+        """HTML responses of a WARC archive (or a piece of one) as pages: the target URI, the capture time, the
+        decoded payload."""
         from warcio.exceptions import ArchiveLoadFailed
-        with open(path, "rb") as f:
-            try:
-                for record in ArchiveIterator(f):
-                    if record.rec_type != "response" or record.http_headers is None:
-                        continue
-                    uri = record.rec_headers.get_header("WARC-Target-URI")
-                    ctype = (record.http_headers.get_header("Content-Type") or "").lower()
-                    if record.http_headers.get_statuscode() != "200" or "html" not in ctype:
-                        self.count("warc_skipped")  # redirects, errors, images, scripts: not articles
-                        continue
-                    body = record.content_stream().read(MAX_WARC_PAYLOAD + 1)
-                    if len(body) > MAX_WARC_PAYLOAD:
-                        yield self.dead_letter(uri, "body_too_large", f"WARC payload over {MAX_WARC_PAYLOAD} bytes")
-                        continue
-                    self.count("warc_pages")
-                    yield beam.pvalue.TaggedOutput(PAGES, page_record(
-                        url=uri, final_url=uri, body=body, content_type=ctype,
-                        fetched_at=parse_date(record.rec_headers.get_header("WARC-Date"))))
-            except Exception as e:  # noqa: BLE001 - not a WARC (ArchiveLoadFailed), or a record warcio cannot parse
-                reason = str(e) if isinstance(e, ArchiveLoadFailed) else f"{type(e).__name__}: {e}"
-                yield self.dead_letter(path, "input_error", f"unreadable WARC: {reason}")
+        path = piece.path
+        try:
+            for record, _ in warc_records(piece):
+                if record.rec_type != "response" or record.http_headers is None:
+                    continue
+                uri = record.rec_headers.get_header("WARC-Target-URI")
+                ctype = (record.http_headers.get_header("Content-Type") or "").lower()
+                if record.http_headers.get_statuscode() != "200" or "html" not in ctype:
+                    self.count("warc_skipped")  # redirects, errors, images, scripts: not articles
+                    continue
+                body = record.content_stream().read(MAX_WARC_PAYLOAD + 1)
+                if len(body) > MAX_WARC_PAYLOAD:
+                    yield self.dead_letter(uri, "body_too_large", f"WARC payload over {MAX_WARC_PAYLOAD} bytes")
+                    continue
+                self.count("warc_pages")
+                self.count("out")
+                yield beam.pvalue.TaggedOutput(PAGES, page_record(
+                    url=uri, final_url=uri, body=body, content_type=ctype,
+                    fetched_at=parse_date(record.rec_headers.get_header("WARC-Date"))))
+        except Exception as e:  # noqa: BLE001 - not a WARC (ArchiveLoadFailed), or a record warcio cannot parse
+            reason = str(e) if isinstance(e, ArchiveLoadFailed) else f"{type(e).__name__}: {e}"
+            yield self.dead_letter(path, "input_error", f"unreadable WARC: {reason}")
 
     def _document(self, doc, where, file_name=None):
         doc = {**{ours: doc[theirs] for theirs, ours in _FIELD_ALIASES.items() if doc.get(ours) is None
@@ -229,15 +219,16 @@ class ReadDocumentFile(CountingDoFn):
 
 
 class ReadDocuments(beam.PTransform):
-    """file paths → articles (main, plain-text documents), pages (HTML documents) and dead letters."""
+    """file paths, or the pieces of one shard (claimcore.archives.plan_shards) → articles (main, plain-text
+    documents), pages (HTML documents) and dead letters."""
 
-    def __init__(self, paths: list[str]):
+    def __init__(self, paths: list[str] | None = None, pieces: list[Piece] | None = None):
         super().__init__()
-        self.files = expand_inputs(paths)
+        self.pieces = list(pieces) if pieces is not None else [Piece(f) for f in expand_inputs(paths or [])]
 
     def expand(self, pbegin):
         return (pbegin
-                | "ListFiles" >> beam.Create(self.files)
+                | "ListPieces" >> beam.Create(self.pieces)
                 | "Spread" >> beam.Reshuffle()
                 | "Read" >> beam.ParDo(ReadDocumentFile()).with_outputs(PAGES, ERRORS, main="articles"))
 

@@ -9,7 +9,7 @@ import apache_beam as beam
 from apache_beam.ml.inference.base import ModelHandler, RunInference
 
 from claimcore.embedder import SentenceEncoder, title_and_lead
-from transforms.common import OncePerText
+from transforms.common import OncePerText, loaded_once
 
 
 class EmbeddingModelHandler(ModelHandler[dict, tuple, SentenceEncoder]):
@@ -18,7 +18,7 @@ class EmbeddingModelHandler(ModelHandler[dict, tuple, SentenceEncoder]):
         self.batch_size = batch_size
 
     def load_model(self) -> SentenceEncoder:
-        return SentenceEncoder(self.model_dir)
+        return loaded_once((type(self).__name__, self.model_dir), lambda: SentenceEncoder(self.model_dir))
 
     def run_inference(self, batch: Sequence[dict], model: SentenceEncoder,
                       inference_args: Optional[dict[str, Any]] = None) -> Iterable[tuple]:

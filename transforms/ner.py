@@ -18,7 +18,7 @@ from claimcore.entities import canonicalize_entities
 from claimcore.language import english_models_apply
 from claimcore.ner_model import NerTagger, resolve_model_dir
 from claimcore.text import glued_title_ends
-from transforms.common import ERRORS, CountingDoFn, OncePerText
+from transforms.common import ERRORS, CountingDoFn, OncePerText, loaded_once
 
 # articles handed to one analyze call: their sentences are queued together, so the model's parallel calls keep the
 # cores busy across articles. Results never depend on it (each sentence is its own model call).
@@ -38,6 +38,9 @@ class NerModelHandler(ModelHandler[dict, tuple, ArticleAnalyzer]):
         self.attribution_ref = attribution_ref
 
     def load_model(self) -> ArticleAnalyzer:
+        return loaded_once((type(self).__name__, self.model_ref, self.threads, self.attribution_ref), self._load)
+
+    def _load(self) -> ArticleAnalyzer:
         model_dir = resolve_model_dir(self.model_ref)
         ner = NerTagger.load(model_dir, threads=self.threads)
         attribution = None
