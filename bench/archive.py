@@ -8,7 +8,10 @@ Each page is 30-150 KB of HTML: a head with metadata and JSON-LD, a large naviga
 scripts, the article (a headline and paragraphs), related links, comments and a footer, as news sites serve
 them. Article text: paragraphs of the real news articles under --texts (any folder of .txt files whose first
 line is the headline, e.g. PolNeAR's), a few articles mixed per page so that no two pages are copies; without
---texts, generated sentences. Publication dates run through a year in archive order.
+--texts, generated sentences. Publication dates run in archive order at --per-day documents a day (default 60: the
+20,000-page archive is eleven months of one set of sources, the 5,000-page one under three): a larger archive is
+a longer period, not denser news. `--per-day 0` spreads every size over one year instead, so that density grows
+with the size and the story index within a shard's reach grows with it.
 
 `--full` sizes run the whole pipeline (NER, stories, claims); `--light` sizes run the read, extract and commit
 path (--no-ner --no-dedup --no-claims). For each: documents/s, seconds per shard, peak RSS of the process tree
@@ -121,8 +124,9 @@ def page(i: int, rng: random.Random, headlines, articles, published: dt.datetime
     return url, html.encode("utf-8")
 
 
-def build_warc(path: str, n: int, headlines, articles, seed: int = 11) -> float:
-    """n pages in one WARC.gz (a gzip member per record); returns its mean page size in KB."""
+def build_warc(path: str, n: int, headlines, articles, per_day: float = 60, seed: int = 11) -> float:
+    """n pages in one WARC.gz (a gzip member per record), per_day a day (0: over one year); returns its mean
+    page size in KB."""
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
     rng = random.Random(seed)
@@ -131,7 +135,7 @@ def build_warc(path: str, n: int, headlines, articles, seed: int = 11) -> float:
     with open(path, "wb") as f:
         writer = WARCWriter(f, gzip=True)
         for i in range(n):
-            published = start + dt.timedelta(seconds=int(365 * 86400 * i / n))
+            published = start + dt.timedelta(seconds=int(86400 * i / per_day if per_day else 365 * 86400 * i / n))
             url, html = page(i, rng, headlines, articles, published)
             total += len(html)
             headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
@@ -219,6 +223,7 @@ def main() -> None:
     ap.add_argument("--light", type=int, nargs="*", default=[5000, 100000],
                     help="sizes run on the read, extract and commit path")
     ap.add_argument("--shard-size", type=int, default=1000)
+    ap.add_argument("--per-day", type=float, default=60, help="documents published a day (0: every size over a year)")
     ap.add_argument("--texts", default=None, help="a folder of .txt news articles (line 1: headline)")
     ap.add_argument("--work", default=None, help="where the WARCs and outputs go (default: a temporary folder)")
     ap.add_argument("--keep", action="store_true", help="keep the WARCs and outputs")
@@ -227,12 +232,13 @@ def main() -> None:
     os.makedirs(work, exist_ok=True)
     headlines, articles = load_paragraphs(args.texts)
     print(f"pages: {'paragraphs of ' + str(len(articles)) + ' articles under ' + args.texts if articles else 'generated sentences'}; "
-          f"shard size {args.shard_size}; {os.cpu_count()} cores")
+          f"shard size {args.shard_size}; {args.per_day:g} documents a day"
+          f"{' (each size over a year)' if not args.per_day else ''}; {os.cpu_count()} cores")
     warcs = {}
     for n in sorted(set(args.full + args.light)):
-        warcs[n] = os.path.join(work, f"archive-{n}.warc.gz")
+        warcs[n] = os.path.join(work, f"archive-{n}-{args.per_day:g}a-day.warc.gz")
         if not os.path.exists(warcs[n]):
-            kb = build_warc(warcs[n], n, headlines, articles)
+            kb = build_warc(warcs[n], n, headlines, articles, args.per_day)
             print(f"built {warcs[n]}: {n} pages, {kb:.0f} KB of HTML each on average, "
                   f"{os.path.getsize(warcs[n]) / 2**20:.0f} MiB compressed")
     try:

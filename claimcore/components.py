@@ -69,7 +69,10 @@ COMPONENTS = {c.name: c for c in (
                                           "copies only"),
                   (3, "1efc785fabb50047", "caps that hold for clusters: no story spans more than thread_window_days, "
                                           "and a component over max_component is clustered in runs, not kept "
-                                          "whole"))),
+                                          "whole"),
+                  (4, "74425eadd05d01e9", "a story id carried from an earlier run names one of the stories a later "
+                                          "run splits it into (carried_ids); a run regroups only the story index "
+                                          "rows within two thread windows of its articles (index_reach)"))),
 )}
 
 

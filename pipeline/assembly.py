@@ -18,7 +18,7 @@ from transforms.feeds import FEED_STATE_TAG, FetchFeeds, feed_sources
 from transforms.fetch_articles import FetchArticles, SkipSeenEntries
 from transforms.ner import RecognizeEntities
 from transforms.parquet import WriteTable, WriteWindowedTable
-from transforms.stories import BuildStories, ReadStoryIndex, story_index_files
+from transforms.stories import BuildStories, ReadStoryIndex, has_story_index
 from transforms.streaming import DedupEntries, PollFeeds
 
 
@@ -90,8 +90,7 @@ def build_pipeline(p: beam.Pipeline, opts: ClaimwireOptions, write_root: str, so
 
     index = None
     if not opts.no_dedup:
-        index_files = story_index_files(opts.output)
-        index = ReadStoryIndex(index_files) if index_files else None
+        index = ReadStoryIndex(opts.output) if has_story_index(opts.output) else None
     tables = analyse(articles, opts, errors, index, story_tables=False)
     for table, rows in tables.items():
         rows | _write_label(table) >> WriteTable(table, write_root, shards_for(table, opts.num_shards))

@@ -12,7 +12,10 @@ the story index reader, `--follow`, `claimwire compact` and the summary all go t
     OUT/claims/published_date=YYYY-MM-DD/run-<run_id>-part-...   by the claim's article's publication date
     OUT/errors/run-<run_id>-part-SSSSS-of-NNNNN.parquet
     OUT/stories/part-00000-of-00001.parquet, OUT/story_claims/...   kept up to date over the dataset at each commit
-    OUT/state/story_index/..., OUT/state/feeds/...                  replaced whole at each commit
+    OUT/state/story_index/published_block=YYYY-MM-DD/part-...       by 30-day block of publication, the first day
+                                                                    named; a commit replaces the blocks its run read
+    OUT/state/story_index/published_block=__HIVE_DEFAULT_PARTITION__/...   undated rows, read by every run
+    OUT/state/feeds/...                                             replaced whole at each commit
     streaming: OUT/<table>/[published_date=.../]window-<start>-<end>-<job>-part-SSSSS-of-NNNNN.parquet
     OUT/report/index.html     the HTML report (`claimwire report`, pipeline/report.py), rewritten whole
 
@@ -24,7 +27,9 @@ Three kinds of table:
 - derived (stories, story_claims): brought up to date from the committed appended tables and the story index at
   each commit (the stories the commit's articles left or joined are recomputed), so a story spanning two runs'
   inputs is one row with all its articles.
-- state (the story index, feed poll state): the run read the committed version and writes the whole new one.
+- state (the story index, feed poll state): the run read the committed version and writes the whole new one;
+  the story index by partition: a run reads the partitions its articles can reach (index_partitions_within) and
+  the commit replaces those partitions only, so a run's cost follows its reach, not the whole index.
 
 Commit protocol (local directories and Beam filesystems alike; rename is not atomic on object stores, so the
 journal, not the rename, is what makes a commit all-or-nothing):
@@ -73,7 +78,11 @@ APPENDED = (ARTICLES, CLAIMS, ERRORS)
 DERIVED = (STORIES, STORY_CLAIMS)
 STATE = (STORY_INDEX, FEED_STATE)
 ALL_TABLES = {t.name: t for t in APPENDED + DERIVED + STATE}
-PARTITIONED = frozenset({ARTICLES.name, CLAIMS.name})
+PARTITIONED = frozenset({ARTICLES.name, CLAIMS.name, STORY_INDEX.name})
+# The story index's partitions: 30-day blocks of publication time counted from the epoch (a thread's window, so a
+# run's reach, index_reach in claimcore/story_grouping.py, is a few whole partitions), named by their first day.
+INDEX_BLOCK_DAYS = 30
+INDEX_PARTITION_COLUMN = "published_block"
 
 
 class DatasetLocked(RuntimeError):
@@ -107,10 +116,29 @@ def report_path(root: str) -> str:
     return join(root, "report", "index.html")
 
 
+def index_partition(published: float | None) -> str:
+    """The story index partition of a row published at `published` (epoch seconds, None when undated)."""
+    if published is None:
+        return f"{INDEX_PARTITION_COLUMN}={UNDATED}"
+    block = int(float(published) // (INDEX_BLOCK_DAYS * 86400))
+    first = dt.date(1970, 1, 1) + dt.timedelta(days=block * INDEX_BLOCK_DAYS)
+    return f"{INDEX_PARTITION_COLUMN}={first.isoformat()}"
+
+
+def index_partitions_within(start: float, end: float) -> list[str]:
+    """The dated story index partitions holding any time of [start, end) (epoch seconds)."""
+    span = INDEX_BLOCK_DAYS * 86400
+    first, last = int(start // span), int((end - 1e-6) // span)
+    return [index_partition(b * span) for b in range(first, last + 1)]
+
+
 def partition_of(table: Table | str, row: dict) -> str:
     """The Hive partition directory of a row ('' for unpartitioned tables)."""
-    if _table(table).name not in PARTITIONED:
+    name = _table(table).name
+    if name not in PARTITIONED:
         return ""
+    if name == STORY_INDEX.name:
+        return index_partition(row.get("published"))
     published = row.get("published_at")
     if published is None:
         return f"{PARTITION_COLUMN}={UNDATED}"
@@ -211,15 +239,34 @@ def read_table(root: str, table: Table | str, columns: list[str] | None = None,
     return _rows_of(committed_files(root, table, manifest), columns)
 
 
+def read_files(root: str, table: Table | str, columns: list[str] | None = None, manifest: dict | None = None):
+    """A committed table file by file (Arrow tables), for readers that keep a few rows of a large table."""
+    for path in committed_files(root, table, manifest):
+        yield _rows_of([path], columns)
+
+
 def read_rows(root: str, table: Table | str, columns: list[str] | None = None,
               manifest: dict | None = None) -> list[dict]:
     t = read_table(root, table, columns, manifest)
     return t.to_pylist() if t is not None else []
 
 
-def state_pattern(root: str, table: Table) -> str | None:
-    """A glob of a state table's committed files for a Beam source, or None when there are none."""
-    return file_path(root, table, "", "*.parquet") if committed_files(root, table) else None
+def partition_dir(root: str, path: str) -> str:
+    """A file's partition directory relative to its table ('' for a file at the table's top)."""
+    rel = _rel(root, path)
+    for t in ALL_TABLES.values():
+        if rel.startswith(t.name + "/"):
+            return posixpath.dirname(rel[len(t.name) + 1:])
+    return ""
+
+
+def index_files_by_partition(root: str, manifest: dict | None = None) -> dict[str, list[str]]:
+    """The committed story index files by partition; '' holds files at the table's top (an index written before
+    it was partitioned), which every run reads and whose rows its commit moves into partitions."""
+    out: dict[str, list[str]] = {}
+    for path in committed_files(root, STORY_INDEX, manifest):
+        out.setdefault(partition_dir(root, path), []).append(path)
+    return out
 
 
 # --- the lock --------------------------------------------------------------------------------------------------
@@ -375,6 +422,18 @@ def _key_values(paths: list[str], columns: list[str]) -> list[tuple]:
     return list(zip(*(t.column(c).to_pylist() for c in columns))) if t is not None else []
 
 
+def replaced_index_files(root: str, staging: str, manifest: dict) -> list[str]:
+    """The committed story index files a commit of `staging` replaces: those of the partitions it staged (the run
+    read each of them whole and wrote every row back, changed or not) and those at the table's top (read by every
+    run, their rows now in partitions). Files of the partitions a run did not reach stay as they are. Files present
+    but not committed (a killed run's leftovers) in those partitions go too."""
+    staged = {partition_dir(staging, p) for p in listed_files(staging, STORY_INDEX)}
+    committed = set(committed_files(root, STORY_INDEX, manifest))
+    return [p for p in listed_files(root, STORY_INDEX)
+            if partition_dir(root, p) in staged or partition_dir(root, p) == ""
+            or (p not in committed and not is_window_file(p))]
+
+
 def changed_articles(root: str, staging: str, manifest: dict, run_id: str | None) -> list[str] | None:
     """The article ids whose derived rows (stories, story_claims) this commit may change: the run's articles and
     claims (and those of its previous files, when the same input ran before), and every article whose story
@@ -389,7 +448,7 @@ def changed_articles(root: str, staging: str, manifest: dict, run_id: str | None
     staged_index = listed_files(staging, STORY_INDEX)
     if staged_index:
         columns = ["article_id", "story_id", "thread_id"]
-        old = {a: rest for a, *rest in _key_values(committed_files(root, STORY_INDEX, manifest), columns)}
+        old = {a: rest for a, *rest in _key_values(replaced_index_files(root, staging, manifest), columns)}
         ids |= {a for a, *rest in _key_values(staged_index, columns) if old.get(a) != rest}
     return sorted(ids)
 
@@ -430,8 +489,12 @@ def plan_commit(root: str, staging: str, inputs: list[str] | None = None, now: d
             continue
         names = [_rel(staging, p) for p in staged]
         moves += [[p, join(root, rel)] for p, rel in zip(staged, names)]
-        deletes += [p for p in listed_files(root, table) if _rel(root, p) not in names]
-        new["tables"][table.name] = names
+        replaced = replaced_index_files(root, staging, manifest) if table is STORY_INDEX else listed_files(root, table)
+        deletes += [p for p in replaced if _rel(root, p) not in names]
+        gone = {_rel(root, p) for p in replaced}
+        kept = [rel for rel in manifest["tables"].get(table.name, []) if rel not in gone and rel not in names] \
+            if table is STORY_INDEX else []
+        new["tables"][table.name] = sorted(kept + names)
     for table in DERIVED:
         new["tables"][table.name] = [f"{table.name}/{file_name('', 0, 1)}"]
     for table in APPENDED:

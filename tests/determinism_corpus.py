@@ -40,7 +40,8 @@ def _sentence(rng, event, k):
                            who=who, cue=cue)
 
 
-def corpus(events: int = 20, seed: int = 7) -> list[dict]:
+def corpus(events: int = 20, seed: int = 7, days_apart: float | None = None) -> list[dict]:
+    """days_apart: one event every so many days (a year-long archive) instead of two a day."""
     rng = random.Random(seed)
     start = dt.datetime(2024, 10, 14, 8, tzinfo=dt.timezone.utc)
     docs = []
@@ -48,7 +49,8 @@ def corpus(events: int = 20, seed: int = 7) -> list[dict]:
         event = {"person": e % len(PEOPLE), "group": (e * 5) % len(GROUPS), "place": PLACES[e % len(PLACES)],
                  "thing": e % len(THINGS), "verb": e % len(VERBS),
                  "figures": [FIGURES[e % len(FIGURES)], FIGURES[(e * 3 + 1) % len(FIGURES)]]}
-        day = start + dt.timedelta(days=e // 2, hours=3 * (e % 2))  # two events a day: same-day neighbours
+        day = start + (dt.timedelta(days=e * days_apart) if days_apart else
+                       dt.timedelta(days=e // 2, hours=3 * (e % 2)))  # two events a day: same-day neighbours
         outlets = rng.sample(OUTLETS, k=rng.choice([3, 4, 5]))
         for o, outlet in enumerate(outlets):
             for version in range(2 if o == 0 else 1):  # the first outlet also updates its story
@@ -70,8 +72,8 @@ def corpus(events: int = 20, seed: int = 7) -> list[dict]:
     return docs
 
 
-def write_corpus(path: str) -> int:
-    docs = corpus()
+def write_corpus(path: str, docs: list[dict] | None = None) -> int:
+    docs = corpus() if docs is None else docs
     with open(path, "w", encoding="utf-8") as f:
         for d in docs:
             f.write(json.dumps(d) + "\n")

@@ -92,7 +92,7 @@ def test_story_ids_stable_when_rerun_into_the_same_directory(sample_feeds, tmp_p
         ids.append(q(f"select article_id, story_id, duplicate_of from read_parquet('{tmp_path}/articles/**/*.parquet') "
                      "order by 1"))
     assert ids[0] == ids[1] and len({r[1] for r in ids[0]}) == 12
-    index = q(f"select count(*) from read_parquet('{tmp_path}/state/story_index/*.parquet')")
+    index = q(f"select count(*) from read_parquet('{tmp_path}/state/story_index/**/*.parquet')")
     assert index == [(SAMPLE_ARTICLES,)]
 
 

@@ -232,3 +232,68 @@ def test_a_shard_size_under_one_is_a_usage_error(tmp_path, size, capsys):
     data.write_text(json.dumps({"id": "a", "text": "One document."}) + "\n")
     assert main(["run", "--input", str(data), "--output", str(tmp_path / "o"), "--shard-size", size]) == 2
     assert "--shard-size: must be at least 1" in capsys.readouterr().err
+
+
+def _index_files(out):
+    """{path relative to the index: (inode, mtime_ns, size)} of the committed story index files."""
+    root = os.path.join(str(out), "state", "story_index")
+    return {os.path.relpath(p, root): (os.stat(p).st_ino, os.stat(p).st_mtime_ns, os.stat(p).st_size)
+            for p in dataset.committed_files(str(out), "state/story_index")}
+
+
+def test_a_run_reads_and_replaces_only_the_story_index_partitions_within_its_reach(tmp_path):
+    """A year-long archive (one event every 20 days) committed in two commands. The story index lies in 30-day
+    partitions; the second command's articles (the last half year) reach the partitions within two thread
+    windows of them, and the partitions further back are neither read nor rewritten: the same files, the same
+    bytes. The stories, threads and story claims equal one run over the whole year. Before the index was
+    partitioned, every run read and rewrote the whole index, so a shard's time and memory grew with the output."""
+    docs = corpus(days_apart=20)
+    split = "2025-04-01"
+    (tmp_path / "year").mkdir()
+    early, late = tmp_path / "year" / "early.jsonl", tmp_path / "year" / "late.jsonl"
+    write_corpus(str(early), [d for d in docs if d["published"] < split])
+    write_corpus(str(late), [d for d in docs if d["published"] >= split])
+    common = ["run", "--no-ner", "--quiet"]
+    out = tmp_path / "two"
+    assert main([*common, "--input", str(early), "--output", str(out)]) == 0
+    before = _index_files(out)
+    partitions = {os.path.dirname(p) for p in before}
+    assert len(partitions) >= 5 and all(p.startswith("published_block=") for p in partitions), partitions
+    assert main([*common, "--input", str(late), "--output", str(out)]) == 0
+    after = _index_files(out)
+    # the late articles start on 2025-04-04 (day 160): blocks up to two thread windows back are within reach
+    untouched = {p: v for p, v in before.items() if os.path.dirname(p) < "published_block=2024-12-"}
+    assert untouched and all(after.get(p) == v for p, v in untouched.items()), "partitions out of reach rewritten"
+    assert any(after.get(p) != v for p, v in before.items()), "no partition within reach was replaced"
+    assert main([*common, "--input", str(tmp_path / "year"), "--output", str(tmp_path / "one")]) == 0
+    assert _groups(out) == _groups(tmp_path / "one")
+    assert len(_rows(out, "state/story_index")) == len(docs)
+
+
+def test_an_index_written_before_partitions_is_read_whole_once_and_moved_into_partitions(tmp_path):
+    """An output whose story index is one file at the index's top (the layout before partitions): the next run
+    reads it whole, and its commit writes every row into its partition and removes the old file, with the stories
+    and threads of an output that was partitioned from the start."""
+    docs = corpus(days_apart=20)
+    early, late = tmp_path / "early.jsonl", tmp_path / "late.jsonl"
+    write_corpus(str(early), docs[: len(docs) // 2])
+    write_corpus(str(late), docs[len(docs) // 2:])
+    common = ["run", "--no-ner", "--no-claims", "--quiet"]
+    for name in ("old", "new"):
+        assert main([*common, "--input", str(early), "--output", str(tmp_path / name)]) == 0
+    old = str(tmp_path / "old")
+    rows = dataset.read_table(old, "state/story_index")
+    for path in dataset.committed_files(old, "state/story_index"):
+        os.remove(path)
+    top = "state/story_index/part-00000-of-00001.parquet"
+    dataset.write_arrow(os.path.join(old, top), rows)
+    manifest = dataset.load_manifest(old)
+    manifest["tables"]["state/story_index"] = [top]
+    dataset._write_json(os.path.join(old, dataset.MANIFEST), manifest)
+    assert len(_rows(old, "state/story_index")) == rows.num_rows  # read as committed
+    for name in ("old", "new"):
+        assert main([*common, "--input", str(late), "--output", str(tmp_path / name)]) == 0
+    assert not os.path.exists(os.path.join(old, top))
+    assert set(_index_files(old)) == set(_index_files(tmp_path / "new"))
+    assert _rows(old, "state/story_index") == _rows(tmp_path / "new", "state/story_index")
+    assert _groups(tmp_path / "old")[:2] == _groups(tmp_path / "new")[:2]

@@ -133,7 +133,7 @@ def test_a_later_streaming_job_joins_the_stories_of_earlier_ones(sample_site, tm
     seed_b = next(v for k, v in rows.items() if "3000-north-korean-troops-sent-russia" in k)
     assert seed_a == seed_b
     index = duckdb.sql(f"""select count(*), count(distinct article_id)
-                           from read_parquet('{tmp_path}/state/story_index/*.parquet')""").fetchall()[0]
+                           from read_parquet('{tmp_path}/state/story_index/**/*.parquet')""").fetchall()[0]
     articles = duckdb.sql(f"select count(*) from read_parquet('{tmp_path}/articles/**/*.parquet')").fetchall()[0][0]
     assert index == (articles, articles)
     # a restart of job 1 (its Beam state is gone) does not write what the output already holds
@@ -169,7 +169,7 @@ def test_a_window_joins_the_stories_of_earlier_windows_of_the_same_job(sample_si
     assert [len(r) for r in rows] == [1, 1]
     assert rows[0][0]["url"] == links[0] and rows[1][0]["url"] == links[1]
     assert rows[1][0]["story_id"] == rows[0][0]["story_id"]
-    assert duckdb.sql(f"select count(*) from read_parquet('{tmp_path}/state/story_index/*.parquet')").fetchall() \
+    assert duckdb.sql(f"select count(*) from read_parquet('{tmp_path}/state/story_index/**/*.parquet')").fetchall() \
         == [(2,)]
 
 

@@ -45,7 +45,7 @@ from claimcore.story_grouping import (
 )
 from transforms.common import ERRORS, CountingDoFn
 from transforms.embed import EmbedArticles
-from transforms.stories import LiveIndexRows
+from transforms.stories import LiveIndexRows, index_partitions_reached
 
 
 def _live_blocks_met(sig: dict, p: StoryParams, arrival=beam.DoFn.TimestampParam) -> list:
@@ -415,17 +415,14 @@ class WithinReach(beam.PTransform):
     shards before it, and the dedup stage's seconds per document grew with the archive (+62% from 1,000 to
     4,000 documents, bench/archive.py)."""
 
-    def __init__(self, params: StoryParams, new_sigs):
+    def __init__(self, params: StoryParams, reach):
         super().__init__()
         self.params = params
-        self.new_sigs = new_sigs
+        self.reach = reach  # one element: the set of index_reach blocks of the run's articles
 
     def expand(self, rows):
         params = self.params
-        reach = beam.pvalue.AsSingleton(
-            self.new_sigs
-            | "Reach" >> beam.FlatMap(index_reach, params)
-            | "ReachSet" >> beam.combiners.ToSet())
+        reach = beam.pvalue.AsSingleton(self.reach)
         tagged = rows | "Split" >> beam.ParDo(_SplitByReach(params), reach).with_outputs("untouched", main="reached")
         return tagged.reached, tagged.untouched
 
@@ -472,9 +469,17 @@ class DeduplicateStories(beam.PTransform):
         new_sigs = signed | "SigOnly" >> beam.Map(lambda a_s: a_s[1])
         untouched = None
         if isinstance(self.index, beam.PTransform) or (self.index and not self.live_index_dir):
-            index_rows = articles.pipeline | "StoryIndex" >> (
-                self.index if isinstance(self.index, beam.PTransform) else beam.Create(self.index))
-            old_sigs, untouched = index_rows | "IndexReach" >> WithinReach(self.params, new_sigs)
+            params = self.params
+            reach = (new_sigs
+                     | "Reach" >> beam.FlatMap(index_reach, params)
+                     | "ReachSet" >> beam.combiners.ToSet())
+            if isinstance(self.index, beam.PTransform):  # only the partitions within reach are read
+                index_rows = (reach
+                              | "IndexPartitions" >> beam.Map(index_partitions_reached, params.thread_window_days)
+                              | "StoryIndex" >> self.index)
+            else:
+                index_rows = articles.pipeline | "StoryIndex" >> beam.Create(self.index)
+            old_sigs, untouched = index_rows | "IndexReach" >> WithinReach(params, reach)
             sigs = (new_sigs, old_sigs) | "AllSignatures" >> beam.Flatten()
         elif self.live_index_dir:
             params = self.params
@@ -493,6 +498,6 @@ class DeduplicateStories(beam.PTransform):
         index = ({"sig": sigs | "KeySigs" >> beam.Map(lambda s: (s["article_id"], s)), "assignment": assignments}
                  | "JoinIndex" >> beam.CoGroupByKey()
                  | "IndexRows" >> beam.FlatMap(_index_row, new_only=bool(self.live_index_dir)))
-        if untouched is not None:  # the index is written whole: rows out of this run's reach, as they were
+        if untouched is not None:  # the partitions read are written whole: rows out of the run's reach as they were
             index = (index, untouched) | "WholeIndex" >> beam.Flatten()
         return {"articles": out_articles, "index": index, "errors": signing[ERRORS]}

@@ -48,9 +48,22 @@ class BuildStories(beam.PTransform):
                 | "StoryRecord" >> beam.MapTuple(lambda sid, arts: story_record(sid, list(arts))))
 
 
-def story_index_files(output_dir: str) -> str | None:
-    """The glob of the committed story index in output_dir, or None when there is none."""
-    return dataset.state_pattern(output_dir, STORY_INDEX)
+def has_story_index(output_dir: str) -> bool:
+    """Whether output_dir has a committed story index for a run to read."""
+    return bool(dataset.committed_files(output_dir, STORY_INDEX))
+
+
+def index_partitions_reached(reach: set, thread_window_days: float) -> list[str]:
+    """The story index partitions holding the rows a run can reach (claimcore.story_grouping.index_reach: thread
+    window blocks, or 'all' when an undated article searches every block), always with the undated partition and
+    the files at the index's top (''); None stands for every partition."""
+    if "all" in reach:
+        return None
+    span = thread_window_days * 86400
+    names = {"", dataset.index_partition(None)}
+    for block in reach:
+        names.update(dataset.index_partitions_within(block * span, (block + 1) * span))
+    return sorted(names)
 
 
 ARTICLE_COLUMNS = ["article_id", "story_id", "thread_id", "published_at", "duplicate_of", "entities", "outlet", "title"]
@@ -108,14 +121,14 @@ def rebuild_story_tables(root: str, manifest: dict, changed: list[str] | None = 
 
     def rows_in(table, columns):
         """The table's rows whose current story is affected, as dicts (the others are never converted)."""
-        t = dataset.read_table(root, table, columns, manifest)
-        if t is None:
-            return []
-        if affected is not None:
-            stories_now = [current(a, s) for a, s in zip(t.column("article_id").to_pylist(),
-                                                         t.column("story_id").to_pylist())]
-            t = t.filter(pa.array([sid in affected for sid in stories_now], type=pa.bool_()))
-        return t.to_pylist()
+        rows = []
+        for t in dataset.read_files(root, table, columns, manifest):  # file by file: few rows kept of each
+            if affected is not None:
+                stories_now = [current(a, s) for a, s in zip(t.column("article_id").to_pylist(),
+                                                             t.column("story_id").to_pylist())]
+                t = t.filter(pa.array([sid in affected for sid in stories_now], type=pa.bool_()))
+            rows += t.to_pylist()
+        return rows
 
     by_story = collections.defaultdict(list)
     for a in rows_in("articles", ARTICLE_COLUMNS):
@@ -174,14 +187,39 @@ class LiveIndexRows(CountingDoFn):
         yield from rows
 
 
+class ReadIndexFile(CountingDoFn):
+    """A story index file's path → its rows (signature dicts)."""
+    stage = "dedup"
+
+    def process(self, path):
+        import pyarrow.parquet as pq
+
+        with FileSystems.open(path) as f:
+            rows = pq.read_table(f).to_pylist()
+        self.count("index_files_read")
+        self.count("index_rows_read", len(rows))
+        for row in rows:
+            row.pop("schema_version", None)
+            yield row
+
+
 class ReadStoryIndex(beam.PTransform):
-    """Story index rows (signature dicts) from Parquet, read by the runner like any other source."""
+    """partitions (one element: index_partitions_reached's list, None for all) → the rows of the committed story
+    index files in those partitions. The files are those committed when the pipeline is built (the run holds the
+    writer lock), so partitions out of a run's reach are never read, and its commit leaves them as they are."""
 
-    def __init__(self, pattern: str):
+    def __init__(self, output_dir: str):
         super().__init__()
-        self.pattern = pattern
+        self.files = dataset.index_files_by_partition(output_dir)
 
-    def expand(self, pbegin):
-        return (pbegin
-                | "ReadParquet" >> beam.io.ReadFromParquet(self.pattern)
-                | "DropVersion" >> beam.Map(lambda r: {k: v for k, v in r.items() if k != "schema_version"}))
+    def expand(self, partitions):
+        files = self.files
+
+        def paths(wanted):
+            for name in sorted(files) if wanted is None else wanted:
+                yield from files.get(name, ())
+
+        return (partitions
+                | "IndexFiles" >> beam.FlatMap(paths)
+                | "SpreadFiles" >> beam.Reshuffle()
+                | "ReadIndexFiles" >> beam.ParDo(ReadIndexFile()))

@@ -30,6 +30,8 @@ from claimcore.story_grouping import (
     StoryParams,
     band_keys,
     block_member,
+    index_reach,
+    index_row_reached,
     resolve_component,
     resolve_threads,
     signature,
@@ -206,10 +208,21 @@ def run_stories() -> dict:
     stretched = [dict(n, published=1.7e9 + k * 43200.0, member=(n["member"][0], 1.7e9 + k * 43200.0)
                       + n["member"][2:]) for k, n in enumerate(nodes)]
     capped, _ = resolve_component(stretched, copies, StoryParams(max_component=16))
+    # every article carries one story id from an earlier run (which saw them as one story): the fuller view
+    # splits them again, and the carried id names one of the parts only
+    carried, _ = resolve_component([dict(n, story_id="carried-story") for n in nodes], copies, p)
+    # which story index rows a run with an article at `day` (days since the epoch) reaches
+    day = 86400.0
+    reach = {}
+    for d in (19_000, 19_015, 19_029):
+        blocks = set(index_reach({"published": d * day}, p))
+        reach[str(d)] = [other for other in (-200, -90, -60, -30, 0, 30, 60, 90, 200)
+                         if index_row_reached({"published": (d + other) * day}, blocks, p)]
     return {"edges": [[a, b, round(float(s), 4)] for a, b, s in edges], "copies": sorted(copies),
             "articles": {aid: [r["duplicate_of"], r["duplicate_kind"], r["story_id"], threads[r["story_id"]]]
                          for aid, r in sorted(resolved.items())},
-            "capped": {aid: r["story_id"] for aid, r in sorted(capped.items())}}
+            "capped": {aid: r["story_id"] for aid, r in sorted(capped.items())},
+            "carried": {aid: r["story_id"] for aid, r in sorted(carried.items())}, "reach": reach}
 
 
 RUNNERS = {"extractor": run_extractor, "language": run_language, "figures": run_figures, "ner": run_ner, "attribution": run_attribution,
