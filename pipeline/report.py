@@ -1,6 +1,8 @@
 """`claimwire report OUT [--html PATH] [--max-stories N]`: one self-contained HTML page of an output dataset.
 
-Stories ranked by outlets and articles; per story its outlets, first and last seen, articles (linked), claims
+Threads (developing stories: two or more stories over days or weeks) with their stories in time order and each
+figure's course across the thread (1,500 → 3,000 → 10,000 troops, who said each, when); stories ranked by
+outlets and articles; per story its outlets, first and last seen, articles (linked), claims
 (figure, unit, subject, claimants, stance, outlets, conflicting figures) and an inline SVG timeline of each figure
 family over time by claimant; an entity index (canonical name → stories); errors by kind; the run's metadata.
 CSS, JS and SVG are inline and nothing is fetched when the page is opened. Works on batch, --follow and
@@ -38,6 +40,9 @@ svg.timeline{background:#fbfcfd;border:1px solid #eef1f4;border-radius:6px;margi
 #filter{padding:6px 10px;width:320px;border:1px solid #c5ccd4;border-radius:6px}
 .entities{columns:3;font-size:13.5px}.entities div{break-inside:avoid;margin-bottom:4px}
 .more{color:#5a6673;font-style:italic}
+.thread{background:#fff;border:1px solid #dde2e8;border-left:4px solid #18324a;border-radius:8px;padding:14px 18px;
+margin:14px 0}.thread h3{margin:0 0 4px;font-size:18px}ol.stories{margin:6px 0;padding-left:22px;font-size:13.5px}
+.step{white-space:nowrap}
 """
 
 JS = """
@@ -70,7 +75,9 @@ def _merge_stories(rows: list[dict]) -> dict[str, dict]:
     for r in rows:
         s = out.setdefault(r["story_id"], {"story_id": r["story_id"], "article_ids": set(), "outlets": set(),
                                            "first_seen": r["first_seen"], "last_seen": r["last_seen"],
-                                           "representative_title": r["representative_title"]})
+                                           "representative_title": r["representative_title"],
+                                           "thread_id": r.get("thread_id")})
+        s["thread_id"] = s["thread_id"] or r.get("thread_id")
         s["article_ids"].update(r["article_ids"] or [])
         s["outlets"].update(r["outlets"] or [])
         for key, pick in (("first_seen", min), ("last_seen", max)):
@@ -170,6 +177,74 @@ def _outlets(n: int) -> str:
     return f"{n} outlet{'s' * (n != 1)}" if n else "outlet unknown"  # files without a URL have no outlet
 
 
+def rank_threads(stories: list[dict]) -> list[list[dict]]:
+    """Threads of two or more stories, each as its stories in time order; the threads with more stories, then
+    more outlets, first."""
+    by_thread = collections.defaultdict(list)
+    for s in stories:
+        by_thread[s.get("thread_id") or s["story_id"]].append(s)
+    threads = [sorted(members, key=lambda s: (s["first_seen"] is None, s["first_seen"] or 0, s["story_id"]))
+               for members in by_thread.values() if len(members) >= 2]
+    return sorted(threads, key=lambda t: (-len(t), -len(set().union(*(s["outlets"] for s in t))),
+                                          t[0]["first_seen"] is None, t[0]["first_seen"] or 0, t[0]["story_id"]))
+
+
+def figure_courses(claims: list[dict]) -> list[tuple[str, str, list[dict]]]:
+    """(subject, unit family, steps) for each figure family with two or more values across a thread: the steps
+    are its values in the order they were first published, each with when, by whom and how many outlets
+    reported it (1,500 → 3,000 → 10,000 troops)."""
+    families = collections.defaultdict(list)
+    for c in claims:
+        if c["stance"] == "asserts" and c["value"] is not None and c["published_at"] is not None:
+            families[(c["subject"] or "", c["unit_family"] or "")].append(c)
+    out = []
+    for (subject, family), members in families.items():
+        steps = {}
+        for c in sorted(members, key=lambda c: (c["published_at"], c["value"], c["claim_id"])):
+            step = steps.setdefault(c["value"], {"value": c["value"], "first": c["published_at"], "claimants": [],
+                                                 "outlets": set()})
+            who = (c["claimant"] or {}).get("canonical") or (c["claimant"] or {}).get("text")
+            if who and who not in step["claimants"]:
+                step["claimants"].append(who)
+            if c["outlet"]:
+                step["outlets"].add(c["outlet"])
+        if len(steps) >= 2:
+            out.append((subject, family, sorted(steps.values(), key=lambda st: (st["first"], st["value"]))))
+    return sorted(out, key=lambda f: (-len(f[2]), f[0], f[1]))
+
+
+def thread_html(stories: list[dict], claims: list[dict], shown: set[str]) -> str:
+    """One thread: its stories in time order (linked to their sections when shown), each figure's course across
+    the thread, and the timeline of all its figures."""
+    first, last = stories[0], max(stories, key=lambda s: (s["last_seen"] is not None, s["last_seen"] or 0))
+    outlets = set().union(*(s["outlets"] for s in stories))
+    parts = [f'<section class="thread" id="thread-{_esc(first.get("thread_id") or first["story_id"])}">',
+             f'<h3>{_esc(first["representative_title"] or "(untitled)")}</h3>',
+             f'<div class="meta"><span class="badge">{len(stories)} stories</span>'
+             f'<span class="badge">{_outlets(len(outlets))}</span>'
+             f'{_day(first["first_seen"])} → {_day(last["last_seen"])}</div><ol class="stories">']
+    for s in stories:
+        title = _esc(s["representative_title"] or "(untitled)")
+        link = f'<a href="#story-{_esc(s["story_id"])}">{title}</a>' if s["story_id"] in shown else title
+        parts.append(f'<li><span class="meta">{_day(s["first_seen"])}</span> {link} '
+                     f'<span class="meta">· {_outlets(len(s["outlets"]))}</span></li>')
+    parts.append("</ol>")
+    courses = figure_courses(claims)
+    if courses:
+        parts.append('<table class="courses"><tr><th>figure</th><th>course across the thread</th></tr>')
+        for subject, family, steps in courses[:6]:
+            course = " → ".join(
+                f'<span class="step"><b>{figure(st["value"])}</b> <span class="meta">{_day(st["first"])[:10]}'
+                f'{" · " + _esc(", ".join(st["claimants"][:2])) if st["claimants"] else ""}'
+                f' · {_outlets(len(st["outlets"]))}</span></span>' for st in steps)
+            parts.append(f'<tr><td>{_esc(subject or "(no subject)")} · {_esc(family_label(family))}</td>'
+                         f'<td>{course}</td></tr>')
+        parts.append("</table>")
+    parts.append(timeline_svg(claims))
+    parts.append("</section>")
+    return "".join(parts)
+
+
 def story_html(s: dict, claims: list[dict], story_claims: list[dict]) -> str:
     parts = [f'<section class="story" id="story-{_esc(s["story_id"])}">',
              f'<h3>{_esc(s["representative_title"] or "(untitled)")}</h3>',
@@ -209,9 +284,10 @@ def story_html(s: dict, claims: list[dict], story_claims: list[dict]) -> str:
     return "".join(parts)
 
 
-def render(data: dict, output_dir: str, max_stories: int = 200) -> str:
+def render(data: dict, output_dir: str, max_stories: int = 200, max_threads: int = 50) -> str:
     stories = rank_stories(data["stories"])
     shown = stories[:max_stories] if max_stories else stories
+    threads = rank_threads(stories)
     # by the story that holds the claim's article now (claims.story_id is the id it was written with)
     story_of = {a: s["story_id"] for s in stories for a in s["article_ids"]}
     claims_by_story = collections.defaultdict(list)
@@ -237,13 +313,23 @@ def render(data: dict, output_dir: str, max_stories: int = 200) -> str:
         f"<title>claimwire report · {_esc(os.path.basename(os.path.abspath(output_dir)))}</title>",
         f"<style>{CSS}</style></head><body>",
         "<header><h1>claimwire report</h1>",
-        f"<p>{len(data['articles'])} articles · {len(stories)} stories · {len(data['claims'])} claims · "
-        f"{len(data['errors'])} errors</p></header><main>",
-        "<nav><a href=\"#stories\">Stories</a><a href=\"#entities\">Entities</a><a href=\"#errors\">Errors</a>"
-        "<a href=\"#run\">Run</a></nav>",
-        "<h2 id=\"stories\">Stories</h2><p class=\"meta\">Ranked by outlets, then articles. "
-        "<input id=\"filter\" placeholder=\"filter stories (names, figures, outlets)\"></p>",
+        f"<p>{len(data['articles'])} articles · {len(stories)} stories · {len(threads)} threads of two or more "
+        f"stories · {len(data['claims'])} claims · {len(data['errors'])} errors</p></header><main>",
+        "<nav><a href=\"#threads\">Threads</a><a href=\"#stories\">Stories</a><a href=\"#entities\">Entities</a>"
+        "<a href=\"#errors\">Errors</a><a href=\"#run\">Run</a></nav>",
+        "<h2 id=\"threads\">Threads</h2><p class=\"meta\">A thread is a developing story: its stories (each one "
+        "announcement) in time order, and how each figure moved across them.</p>",
     ]
+    shown_ids = {s["story_id"] for s in shown}
+    for thread in threads[:max_threads] if max_threads else threads:
+        parts.append(thread_html(thread, [c for s in thread for c in claims_by_story.get(s["story_id"], [])],
+                                 shown_ids))
+    if not threads:
+        parts.append("<p>None: no thread has two or more stories.</p>")
+    elif max_threads and len(threads) > max_threads:
+        parts.append(f'<p class="more">{len(threads) - max_threads} more threads not shown.</p>')
+    parts.append("<h2 id=\"stories\">Stories</h2><p class=\"meta\">Ranked by outlets, then articles. "
+                 "<input id=\"filter\" placeholder=\"filter stories (names, figures, outlets)\"></p>")
     parts += [story_html(s, claims_by_story.get(s["story_id"], []), story_claims_by_story.get(s["story_id"], []))
               for s in shown]
     if len(stories) > len(shown):

@@ -105,3 +105,57 @@ def test_text_from_the_data_stays_text_in_a_browser(tmp_path):
     assert len(re.findall(r"<script\b", html)) == 1  # the report's own
     assert "<img" not in html and "javascript:" not in " ".join(re.findall(r'href="([^"]*)"', html))
     assert "&lt;script&gt;document.title='pwned'&lt;/script&gt; Flood kills 20" in html
+
+
+def test_browser_renders_threads_with_their_stories_in_time_order(report, tmp_path):
+    """The Threads section: each thread of two or more stories with its stories in time order, linked to their
+    sections, and each figure's course across the thread."""
+    dom = browse(tmp_path, "--dump-dom", report.as_uri())
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    html = dom.stdout
+    threads = re.findall(r'<section class="thread".*?</section>', html, re.S)
+    assert threads, "no thread section"
+    for thread in threads:
+        days = re.findall(r'<li><span class="meta">(\d{4}-\d\d-\d\d \d\d:\d\d)</span>', thread)
+        assert len(days) >= 2 and days == sorted(days), days
+    seed = next(t for t in threads if SEED_TITLE in t)
+    assert re.search(r'<a href="#story-[^"]+">' + re.escape(SEED_TITLE) + "</a>", seed)  # linked to its section
+    course = re.search(r'<table class="courses">.*?</table>', seed, re.S).group(0)
+    assert "<b>3,000</b>" in course and "<b>10,000</b>" in course
+
+
+def _claim(cid, story, day, value, who, outlet):
+    import datetime as dt
+    return {"claim_id": cid, "story_id": story, "article_id": cid, "stance": "asserts", "value": value,
+            "unit_family": "military_personnel", "subject": "North Korea", "outlet": outlet,
+            "claimant": {"text": who, "canonical": who}, "denied_text": None, "sentence": "",
+            "published_at": dt.datetime(2024, 10, day, 9, tzinfo=dt.timezone.utc)}
+
+
+def test_a_threads_figures_read_in_the_order_they_were_published():
+    """A developing story in three announcements (the NIS's 1,500 on the 18th, the US's 3,000 on the 23rd and
+    Zelensky's 10,000 on the 28th) and an event of another kind in its own thread: one thread of three stories in
+    time order, the figure's course 1,500 → 3,000 → 10,000 with who said each, and the other thread left out."""
+    import datetime as dt
+
+    from pipeline.report import figure_courses, rank_threads, thread_html
+
+    def story(sid, day, thread, outlets):
+        return {"story_id": sid, "thread_id": thread, "outlets": set(outlets), "article_ids": {sid},
+                "first_seen": dt.datetime(2024, 10, day, 8, tzinfo=dt.timezone.utc),
+                "last_seen": dt.datetime(2024, 10, day, 20, tzinfo=dt.timezone.utc),
+                "representative_title": f"story {sid}", "articles": []}
+    stories = [story("us", 23, "t", ["a", "b"]), story("nis", 18, "t", ["a"]), story("zel", 28, "t", ["c"]),
+               story("roads", 20, "r", ["a"])]
+    threads = rank_threads(stories)
+    assert [[s["story_id"] for s in t] for t in threads] == [["nis", "us", "zel"]]
+    claims = [_claim("c3", "us", 23, 3000, "United States", "a"), _claim("c1", "nis", 18, 1500, "NIS", "a"),
+              _claim("c4", "us", 24, 3000, "Pentagon", "b"), _claim("c5", "zel", 28, 10000, "Zelensky", "c")]
+    [(subject, family, steps)] = figure_courses(claims)
+    assert (subject, family) == ("North Korea", "military_personnel")
+    assert [(s["value"], s["claimants"], len(s["outlets"])) for s in steps] == \
+        [(1500, ["NIS"], 1), (3000, ["United States", "Pentagon"], 2), (10000, ["Zelensky"], 1)]
+    page = thread_html(threads[0], claims, shown={"us"})
+    assert page.index("story nis") < page.index("story us") < page.index("story zel")
+    assert '<a href="#story-us">story us</a>' in page and '<a href="#story-nis">' not in page  # nis not shown
+    assert re.search(r"<b>1,500</b>.*→.*<b>3,000</b>.*→.*<b>10,000</b>", page, re.S)
