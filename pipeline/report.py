@@ -219,7 +219,9 @@ def thread_html(stories: list[dict], claims: list[dict], shown: set[str]) -> str
     first, last = stories[0], max(stories, key=lambda s: (s["last_seen"] is not None, s["last_seen"] or 0))
     outlets = set().union(*(s["outlets"] for s in stories))
     parts = [f'<section class="thread" id="thread-{_esc(first.get("thread_id") or first["story_id"])}">',
-             f'<h3>{_esc(first["representative_title"] or "(untitled)")}</h3>',
+             # named after its most reported story (the announcement most outlets carried), then the earliest
+             f'<h3>{_esc(min(stories, key=lambda s: -len(s["outlets"]))["representative_title"] or "(untitled)")}'
+             '</h3>',
              f'<div class="meta"><span class="badge">{len(stories)} stories</span>'
              f'<span class="badge">{_outlets(len(outlets))}</span>'
              f'{_day(first["first_seen"])} → {_day(last["last_seen"])}</div><ol class="stories">']
@@ -313,8 +315,8 @@ def render(data: dict, output_dir: str, max_stories: int = 200, max_threads: int
         f"<title>claimwire report · {_esc(os.path.basename(os.path.abspath(output_dir)))}</title>",
         f"<style>{CSS}</style></head><body>",
         "<header><h1>claimwire report</h1>",
-        f"<p>{len(data['articles'])} articles · {len(stories)} stories · {len(threads)} threads of two or more "
-        f"stories · {len(data['claims'])} claims · {len(data['errors'])} errors</p></header><main>",
+        f"<p>{len(data['articles'])} articles · {len(stories)} stories · {len(threads)} "
+        f"thread{'s' * (len(threads) != 1)} of two or more stories · {len(data['claims'])} claims · {len(data['errors'])} errors</p></header><main>",
         "<nav><a href=\"#threads\">Threads</a><a href=\"#stories\">Stories</a><a href=\"#entities\">Entities</a>"
         "<a href=\"#errors\">Errors</a><a href=\"#run\">Run</a></nav>",
         "<h2 id=\"threads\">Threads</h2><p class=\"meta\">A thread is a developing story: its stories (each one "
