@@ -362,3 +362,28 @@ def test_an_object_store_output_commits_by_manifest(archives):
     assert memfs.RENAMES  # the commit moved files with the store's (non-atomic) rename
     assert run(out, archives[0], extra=["--no-ner"]) == 0
     assert snapshot(out) == first
+
+
+def test_story_index_partitions_are_30_day_blocks_named_by_their_first_day():
+    import datetime as dt
+
+    from claimcore.story_grouping import StoryParams, index_reach
+    from transforms.stories import index_partitions_reached
+
+    def at(day):
+        return dt.datetime.fromisoformat(day).replace(tzinfo=dt.timezone.utc).timestamp()
+    assert dataset.index_partition(at("2024-10-24")) == "published_block=2024-10-14"
+    assert dataset.index_partition(at("2024-10-14")) == "published_block=2024-10-14"  # a block's first day
+    assert dataset.index_partition(at("2024-10-13") + 86399) == "published_block=2024-09-14"
+    assert dataset.index_partition(None) == "published_block=__HIVE_DEFAULT_PARTITION__"
+    assert dataset.index_partitions_within(at("2024-10-14"), at("2024-11-13")) == ["published_block=2024-10-14"]
+    assert dataset.index_partitions_within(at("2024-10-01"), at("2024-11-14")) == [
+        "published_block=2024-09-14", "published_block=2024-10-14", "published_block=2024-11-13"]
+    # a run with one article on 24 Oct 2024 reads five dated blocks (two thread windows either side) and the
+    # undated one; an undated article reads them all (None)
+    p = StoryParams()
+    reached = index_partitions_reached(set(index_reach({"published": at("2024-10-24")}, p)), p.thread_window_days)
+    assert reached == ["", "published_block=2024-08-15", "published_block=2024-09-14", "published_block=2024-10-14",
+                       "published_block=2024-11-13", "published_block=2024-12-13",
+                       "published_block=__HIVE_DEFAULT_PARTITION__"]
+    assert index_partitions_reached({"all", 5}, p.thread_window_days) is None
