@@ -130,7 +130,10 @@ def build_warc(path: str, n: int, headlines, articles, per_day: float = 60, seed
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
     rng = random.Random(seed)
-    start = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+    # in the past for every size (100,000 at 60 a day end in 2024): htmldate rejects a date after today and then
+    # searches the whole page, so an archive dated in the future extracts about 6x slower (measured: 107 against
+    # 17 ms a page) and its articles are undated
+    start = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
     total = 0
     with open(path, "wb") as f:
         writer = WARCWriter(f, gzip=True)
@@ -236,7 +239,7 @@ def main() -> None:
           f"{' (each size over a year)' if not args.per_day else ''}; {os.cpu_count()} cores")
     warcs = {}
     for n in sorted(set(args.full + args.light)):
-        warcs[n] = os.path.join(work, f"archive-{n}-{args.per_day:g}a-day.warc.gz")
+        warcs[n] = os.path.join(work, f"archive-{n}-{args.per_day:g}a-day-2020.warc.gz")
         if not os.path.exists(warcs[n]):
             kb = build_warc(warcs[n], n, headlines, articles, args.per_day)
             print(f"built {warcs[n]}: {n} pages, {kb:.0f} KB of HTML each on average, "

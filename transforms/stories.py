@@ -98,6 +98,8 @@ def rebuild_story_tables(root: str, manifest: dict, changed: list[str] | None = 
     import pyarrow.compute as pc
 
     index = dataset.read_table(root, STORY_INDEX, ["article_id", "story_id", "thread_id"], manifest)
+    if index is None and not dataset.committed_files(root, STORIES, manifest):
+        return {}  # no story index and no stories (--no-dedup runs): nothing to derive, no article to read
     story_of = dict(zip(index.column("article_id").to_pylist(), index.column("story_id").to_pylist())) \
         if index is not None else {}
     thread_of = {a: t for a, t in zip(index.column("article_id").to_pylist(), index.column("thread_id").to_pylist())
