@@ -109,15 +109,25 @@ def rank_stories(stories: dict[str, dict]) -> list[dict]:
                                                    s["first_seen"] is None, s["first_seen"] or 0, s["story_id"]))
 
 
-def timeline_svg(claims: list[dict], width: int = 780, row_height: int = 160) -> str:
-    """One panel per figure family (subject + unit family) with two or more dated figures: each claim a point at
-    (publication time, value), one colour and line per claimant, so a figure's growth (1,500 → 3,000 → 10,000
-    troops) and who said what read at a glance."""
+def claimant_name(claim: dict) -> str | None:
+    return (claim["claimant"] or {}).get("canonical") or (claim["claimant"] or {}).get("text")
+
+
+def dated_families(claims: list[dict]) -> dict[tuple[str, str], list[dict]]:
+    """(subject, unit family) → its dated asserted figures, for the families with two or more values: what the
+    timelines and a thread's figure courses show."""
     families = collections.defaultdict(list)
     for c in claims:
         if c["stance"] == "asserts" and c["value"] is not None and c["published_at"] is not None:
             families[(c["subject"] or "", c["unit_family"] or "")].append(c)
-    families = {k: v for k, v in families.items() if len({c["value"] for c in v}) >= 2}
+    return {k: v for k, v in families.items() if len({c["value"] for c in v}) >= 2}
+
+
+def timeline_svg(claims: list[dict], width: int = 780, row_height: int = 160) -> str:
+    """One panel per figure family (subject + unit family) with two or more dated figures: each claim a point at
+    (publication time, value), one colour and line per claimant, so a figure's growth (1,500 → 3,000 → 10,000
+    troops) and who said what read at a glance."""
+    families = dated_families(claims)
     if not families:
         return ""
     panels = sorted(families.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:4]
@@ -150,7 +160,7 @@ def timeline_svg(claims: list[dict], width: int = 780, row_height: int = 160) ->
         labelled = set()
         by_claimant = collections.defaultdict(list)
         for c in members:
-            who = (c["claimant"] or {}).get("canonical") or (c["claimant"] or {}).get("text") or "unattributed"
+            who = claimant_name(c) or "unattributed"
             by_claimant[who].append(c)
         for k, (who, cs) in enumerate(sorted(by_claimant.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:8]):
             colour = PALETTE[k % len(PALETTE)]
@@ -193,23 +203,18 @@ def figure_courses(claims: list[dict]) -> list[tuple[str, str, list[dict]]]:
     """(subject, unit family, steps) for each figure family with two or more values across a thread: the steps
     are its values in the order they were first published, each with when, by whom and how many outlets
     reported it (1,500 → 3,000 → 10,000 troops)."""
-    families = collections.defaultdict(list)
-    for c in claims:
-        if c["stance"] == "asserts" and c["value"] is not None and c["published_at"] is not None:
-            families[(c["subject"] or "", c["unit_family"] or "")].append(c)
     out = []
-    for (subject, family), members in families.items():
+    for (subject, family), members in dated_families(claims).items():
         steps = {}
         for c in sorted(members, key=lambda c: (c["published_at"], c["value"], c["claim_id"])):
             step = steps.setdefault(c["value"], {"value": c["value"], "first": c["published_at"], "claimants": [],
                                                  "outlets": set()})
-            who = (c["claimant"] or {}).get("canonical") or (c["claimant"] or {}).get("text")
+            who = claimant_name(c)
             if who and who not in step["claimants"]:
                 step["claimants"].append(who)
             if c["outlet"]:
                 step["outlets"].add(c["outlet"])
-        if len(steps) >= 2:
-            out.append((subject, family, sorted(steps.values(), key=lambda st: (st["first"], st["value"]))))
+        out.append((subject, family, sorted(steps.values(), key=lambda st: (st["first"], st["value"]))))
     return sorted(out, key=lambda f: (-len(f[2]), f[0], f[1]))
 
 
@@ -276,7 +281,7 @@ def story_html(s: dict, claims: list[dict], story_claims: list[dict]) -> str:
                 f'<td>{_esc(r["stance"])}</td><td class="num">{_outlets(r["outlet_count"])}</td>'
                 f'<td class="conflict">{_esc(conflict)}</td></tr>')
         for c in denials:
-            who = (c["claimant"] or {}).get("canonical") or (c["claimant"] or {}).get("text") or "unattributed"
+            who = claimant_name(c) or "unattributed"
             parts.append(f'<tr><td class="num"></td><td></td><td>{_esc(c["subject"])}</td><td>{_esc(who)}</td>'
                          f'<td class="denies">denies</td><td class="num">{_esc(c["outlet"])}</td>'
                          f'<td>{_esc((c["denied_text"] or "")[:120])}</td></tr>')
